@@ -1,0 +1,97 @@
+"""The contract between the engine and the families: Task, Method, and what a cell returns.
+
+A family (``tasks/<family>``, ``methods/<family>``) subclasses :class:`Task` and
+:class:`Method` and registers them with :func:`harness.registry.register`. Modules that
+declare tasks and methods must not import torch at module level: ``harness list`` imports them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Mapping
+
+from harness.errors import CellFailure
+from harness.params import Param, resolve
+
+SCALES = ("smoke", "small", "full")
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """A file a task reads, relative to a data root, with the sha256 it must have."""
+
+    path: str
+    sha256: str
+    source: str = ""
+
+
+class _Component:
+    """What tasks and methods share: a name, a version, typed params resolved at construction."""
+
+    name: ClassVar[str]
+    version: ClassVar[str] = "1"
+    params: ClassVar[tuple[Param, ...]] = ()
+
+    def __init__(self, **given: Any) -> None:
+        self.p: dict[str, Any] = resolve(self.params, given, self.name)
+
+    @classmethod
+    def summary(cls) -> str:
+        """First line of the docstring, for `harness list`."""
+        text = (cls.__doc__ or "").strip()
+        return text.splitlines()[0] if text else ""
+
+
+class Task(_Component):
+    """Data + backbone + protocol + metrics. ``run`` trains/evaluates one cell."""
+
+    family: ClassVar[str]
+    data: ClassVar[tuple[DataFile, ...]] = ()
+    scales: ClassVar[Mapping[str, str]] = {s: s for s in SCALES}
+    uses_torch: ClassVar[bool] = True  # False: pure NumPy, no torch import or seeding needed
+    seeded: ClassVar[bool] = True  # False: the result does not depend on the seed (one seed suffices)
+    higher_is_better: ClassVar[Mapping[str, bool]] = {}
+    primary_metric: ClassVar[str] = ""
+
+    def fingerprint(self) -> str:
+        """Identity of the data this cell reads; part of the cell key."""
+        return ",".join(f.sha256 for f in self.data) or "none"
+
+    def run(self, method: "Method", ctx: "RunContext") -> "CellResult":  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class Method(_Component):
+    """What is compared inside a family. The family's protocol calls its hooks."""
+
+    families: ClassVar[tuple[str, ...]] = ()
+
+
+@dataclass
+class CellResult:
+    """What a task returns for one cell: metrics, and optionally per-example predictions."""
+
+    metrics: dict[str, float]
+    split: str = "test"
+    train_s: float = 0.0
+    eval_s: float = 0.0
+    predictions: Any = None  # a pandas DataFrame, stored in a sibling file
+    info: dict[str, Any] = field(default_factory=dict)  # batch_size, precision, device, notes
+
+
+@dataclass
+class RunContext:
+    """What a running cell may use: its seed, scale, device, and a cooperative deadline."""
+
+    seed: int
+    scale: str
+    device: str = "cpu"
+    deadline: float | None = None  # time.monotonic() value
+    store: Any = None  # harness.store.Store, to reuse finished cells' predictions
+    cell: Any = None  # harness.cells.Cell being run
+
+    def check_deadline(self) -> None:
+        """Called by training loops between steps; turns an overrun into a recorded failure."""
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise CellFailure("timeout: the cell ran past --timeout")

@@ -1,0 +1,95 @@
+"""A cell — (task, task params, method, method params, seed, scale) — and its content key.
+
+The key is the sha256 of a canonical JSON of everything that determines the result: resolved
+parameters (defaults included), both versions and the data fingerprint. Sorting the keys of the
+JSON makes it independent of the order in which flags were given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from harness import registry
+from harness.api import Method, Task
+
+
+def canonical_json(payload: Any) -> str:
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class Cell:
+    task: str
+    method: str
+    seed: int
+    scale: str
+    task_params: dict[str, Any] = field(default_factory=dict)
+    method_params: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def build(
+        cls,
+        task: str,
+        method: str,
+        seed: int,
+        scale: str,
+        task_params: dict[str, Any] | None = None,
+        method_params: dict[str, Any] | None = None,
+    ) -> "Cell":
+        """A cell with every parameter parsed and its default filled in."""
+        task_cls, method_cls = registry.get_task(task), registry.get_method(method)
+        return cls(
+            task=task_cls.name,
+            method=method_cls.name,
+            seed=seed if task_cls.seeded else 0,
+            scale=scale,
+            task_params=task_cls(**(task_params or {})).p,
+            method_params=method_cls(**(method_params or {})).p,
+        )
+
+    def make_task(self) -> Task:
+        return registry.get_task(self.task)(**self.task_params)
+
+    def make_method(self) -> Method:
+        return registry.get_method(self.method)(**self.method_params)
+
+    @cached_property
+    def identity(self) -> dict[str, Any]:
+        task_cls, method_cls = registry.get_task(self.task), registry.get_method(self.method)
+        return {
+            "task": self.task,
+            "task_version": task_cls.version,
+            "task_params": self.task_params,
+            "method": self.method,
+            "method_version": method_cls.version,
+            "method_params": self.method_params,
+            "seed": self.seed,
+            "scale": self.scale,
+            "data": self.make_task().fingerprint(),
+        }
+
+    @cached_property
+    def key(self) -> str:
+        return hashlib.sha256(canonical_json(self.identity).encode()).hexdigest()
+
+    @property
+    def family(self) -> str:
+        return registry.get_task(self.task).family
+
+    def label(self) -> str:
+        """Human-readable: ``digits-lt × focal(gamma=1.0) seed=0 small``."""
+        return f"{self.task}{_params(self.task_params)} × {self.method}{_params(self.method_params)} seed={self.seed} {self.scale}"
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Cell) and other.key == self.key
+
+
+def _params(params: dict[str, Any]) -> str:
+    return "(" + ",".join(f"{k}={v}" for k, v in sorted(params.items())) + ")" if params else ""

@@ -1,0 +1,189 @@
+"""Claims declared as data (``tasks/<family>/claims*.toml``), validated against the registry.
+
+Two kinds:
+
+* ``paired`` (default): ``compare = ["logit_adjust > erm"]`` on ``metric``, over ``tasks``,
+  paired over shared seeds. Operators: ``>`` (A beats B by more than ``min_delta``), ``>=``
+  (A is no worse than B by more than ``min_delta``), and their mirrors ``<``, ``<=``.
+  A method may carry params: ``focal[gamma=0.5] > erm``; unnamed params are the defaults.
+* ``value``: ``checks = [{task, method, metric, op, value}]`` on deterministic cells
+  (e.g. "humans rank first under the geometric mean").
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness import registry
+from harness.errors import UserError
+
+_SIDE = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s*(?:\[(.*)\])?\s*$")
+_OPS = (">=", "<=", "==", ">", "<")
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def label(self) -> str:
+        inner = ",".join(f"{k}={v}" for k, v in sorted(self.params.items()))
+        return f"{self.name}[{inner}]" if inner else self.name
+
+
+@dataclass(frozen=True)
+class Comparison:
+    a: MethodSpec
+    op: str
+    b: MethodSpec
+
+    def label(self) -> str:
+        return f"{self.a.label()} {self.op} {self.b.label()}"
+
+
+@dataclass(frozen=True)
+class Check:
+    task: str
+    method: MethodSpec
+    metric: str
+    op: str
+    value: float
+    task_params: dict[str, Any] = field(default_factory=dict)
+
+    def label(self) -> str:
+        return f"{self.task} × {self.method.label()}: {self.metric} {self.op} {self.value:g}"
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    family: str
+    title: str
+    url: str
+    date: str
+    sentence: str
+    kind: str = "paired"
+    tasks: tuple[str, ...] = ()
+    task_params: dict[str, Any] = field(default_factory=dict)
+    comparisons: tuple[Comparison, ...] = ()
+    metric: str = ""
+    min_delta: float = 0.0
+    min_seeds: int = 3
+    scales: tuple[str, ...] = ("small", "full")
+    checks: tuple[Check, ...] = ()
+    published: dict[str, float] = field(default_factory=dict)
+    published_label: str = ""
+    note: str = ""
+    source: str = ""  # the file it came from
+
+
+def parse_method_spec(text: str, where: str) -> MethodSpec:
+    match = _SIDE.match(text)
+    if not match:
+        raise UserError(f"{where}: cannot read method {text!r}; write name or name[param=value,…]")
+    name, inner = match.group(1), match.group(2)
+    method = registry.get_method(name)
+    params: dict[str, Any] = {}
+    for pair in filter(None, (inner or "").split(",")):
+        key, eq, value = pair.partition("=")
+        if not eq:
+            raise UserError(f"{where}: method params must be key=value, got {pair!r}")
+        params[key.strip()] = value.strip()
+    return MethodSpec(method.name, _parsed(method, params))
+
+
+def _parsed(method: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """Only the named params, parsed to their declared type (defaults stay implicit)."""
+    full = method(**params).p
+    return {k: full[k] for k in params}
+
+
+def parse_comparison(text: str, where: str) -> Comparison:
+    for op in _OPS:
+        if op in text and op != "==":
+            left, _, right = text.partition(op)
+            return Comparison(parse_method_spec(left, where), op, parse_method_spec(right, where))
+    raise UserError(f"{where}: comparison {text!r} needs one of > >= < <= between two methods")
+
+
+def _require(entry: dict[str, Any], key: str, where: str) -> Any:
+    if key not in entry:
+        raise UserError(f"{where}: missing field {key!r}")
+    return entry[key]
+
+
+def claim_from_dict(entry: dict[str, Any], source: str) -> Claim:
+    where = f"{source}: claim {entry.get('id', '?')!r}"
+    kind = entry.get("kind", "paired")
+    common = dict(
+        id=_require(entry, "id", where),
+        title=_require(entry, "title", where),
+        url=_require(entry, "url", where),
+        date=str(_require(entry, "date", where)),
+        sentence=_require(entry, "sentence", where),
+        kind=kind,
+        published={str(k): float(v) for k, v in entry.get("published", {}).items()},
+        published_label=entry.get("published_label", ""),
+        note=entry.get("note", ""),
+        source=source,
+        scales=tuple(entry.get("scales", ("small", "full"))),
+    )
+    if kind == "paired":
+        tasks = tuple(registry.get_task(t).name for t in _require(entry, "tasks", where))
+        compare = _require(entry, "compare", where)
+        comparisons = tuple(parse_comparison(c, where) for c in ([compare] if isinstance(compare, str) else compare))
+        families = {registry.get_task(t).family for t in tasks}
+        task_params = dict(entry.get("task_params", {}))
+        for t in tasks:
+            registry.get_task(t)(**task_params)
+        return Claim(
+            **common,
+            family=families.pop() if len(families) == 1 else "mixed",
+            tasks=tasks,
+            task_params=task_params,
+            comparisons=comparisons,
+            metric=_require(entry, "metric", where),
+            min_delta=float(entry.get("min_delta", 0.0)),
+            min_seeds=int(entry.get("min_seeds", 3)),
+        )
+    if kind == "value":
+        checks = []
+        for raw in _require(entry, "checks", where):
+            task = registry.get_task(_require(raw, "task", where))
+            op = _require(raw, "op", where)
+            if op not in _OPS:
+                raise UserError(f"{where}: unknown operator {op!r} (use one of {' '.join(_OPS)})")
+            spec = parse_method_spec(_require(raw, "method", where), where)
+            task_params = dict(raw.get("task_params", {}))
+            task(**task_params)
+            checks.append(Check(task.name, spec, _require(raw, "metric", where), op, float(_require(raw, "value", where)), task_params))
+        return Claim(**common, family=registry.get_task(checks[0].task).family, checks=tuple(checks))
+    raise UserError(f"{where}: unknown kind {kind!r} (use paired or value)")
+
+
+def load_claims_file(path: Path) -> list[Claim]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"claims file {path} does not parse: {exc}") from None
+    entries = data.get("claim", [])
+    if not isinstance(entries, list) or not entries:
+        raise UserError(f"claims file {path} declares no [[claim]] tables")
+    claims = [claim_from_dict(e, str(path)) for e in entries]
+    ids = [c.id for c in claims]
+    if len(set(ids)) != len(ids):
+        raise UserError(f"claims file {path}: duplicated claim id")
+    return claims
+
+
+def all_claims(family: str | None = None) -> list[Claim]:
+    claims = [c for path in registry.claim_files() for c in load_claims_file(path)]
+    if family is not None:
+        if family not in registry.families():
+            registry.select_tasks([family])  # raises "did you mean"
+        claims = [c for c in claims if c.family == family]
+    return claims

@@ -1,0 +1,323 @@
+"""The ``harness`` command line: list, run, results, table, claims, check, and family verbs.
+
+Only argparse and the registry are imported at start-up, so ``harness --help`` and
+``harness list`` stay free of torch (and of pandas). A :class:`UserError` becomes one line on
+stderr and exit code 2; failed cells make ``run`` exit 1 after its summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import tomllib
+from pathlib import Path
+from typing import Any, Sequence
+
+from harness import __version__, registry
+from harness.errors import UserError
+
+
+def _csv(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="harness",
+        description="Re-run published ML claims: tasks × methods × params × seeds, stored as parquet, "
+        "rendered as tables and claim verdicts.",
+    )
+    parser.add_argument("--version", action="version", version=f"harness {__version__}")
+    sub = parser.add_subparsers(dest="verb", metavar="VERB")
+
+    p = sub.add_parser("list", help="registered tasks, methods and claims")
+    p.add_argument("what", nargs="?", choices=["tasks", "methods", "claims"], help="show only one kind")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("run", help="run the cells of a grid (cached cells are skipped)")
+    p.add_argument("suite", nargs="?", help="a TOML suite file (same keys as the flags)")
+    p.add_argument("--suite", dest="suite_flag", help="a TOML suite file; flags override it")
+    p.add_argument("--tasks", help="task or family names, comma-separated")
+    p.add_argument("--methods", help="method (or family) names, comma-separated")
+    p.add_argument("--seeds", help="e.g. 0-4 or 0,2,5 (default 0-2)")
+    p.add_argument("--scale", choices=["smoke", "small", "full", "auto"], help="default auto: full with CUDA, else small")
+    p.add_argument("--param", action="append", default=[], metavar="[OWNER.]NAME=V1,V2", help="a param value or grid; repeatable")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="default auto")
+    p.add_argument("--workers", type=int, help="cells run at once (default 1)")
+    p.add_argument("--overwrite", choices=["never", "missing", "always"], help="never (default): skip finished cells")
+    p.add_argument("--timeout", type=float, help="seconds per cell before it is failed")
+    p.add_argument("--dry-run", action="store_true", help="print the cells and what is cached; run nothing")
+    p.add_argument("--no-report", action="store_true", help="do not print the table and verdicts at the end")
+    _store_arg(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("results", help="export stored records")
+    p.add_argument("--tasks", help="task or family names")
+    p.add_argument("--format", choices=["csv", "json", "parquet"], default="csv")
+    p.add_argument("--output", "-o", help="file to write (required for parquet)")
+    _store_arg(p)
+    p.set_defaults(func=cmd_results)
+
+    p = sub.add_parser("table", help="comparison table from stored records")
+    p.add_argument("--tasks", help="task or family names (default: everything stored)")
+    p.add_argument("--metric", help="default: the family's primary metric")
+    p.add_argument("--scale", choices=["smoke", "small", "full"], help="default: the largest scale stored per task")
+    p.add_argument("--format", choices=["md", "latex", "csv"], default="md")
+    p.add_argument("--write", action="store_true", help="regenerate results/tables/<family>.md")
+    _store_arg(p)
+    p.set_defaults(func=cmd_table)
+
+    p = sub.add_parser("claims", help="verdicts of the declared claims, from stored records")
+    p.add_argument("--family", help="only this family's claims")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    _store_arg(p)
+    p.set_defaults(func=cmd_claims)
+
+    p = sub.add_parser("check", help="re-run the smoke grid and compare with results/reference")
+    p.add_argument("--update", action="store_true", help="re-measure and rewrite the reference")
+    p.add_argument("--tasks", help="restrict to these tasks or families")
+    p.set_defaults(func=cmd_check)
+
+    for command in registry.commands().values():
+        p = sub.add_parser(command.name, help=command.help)
+        command.configure(p)
+        p.set_defaults(func=command.run)
+    return parser
+
+
+def _store_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", help="store directory (default $HARNESS_STORE or results/runs)")
+
+
+def _store(args: argparse.Namespace) -> Any:
+    from harness.store import Store
+
+    return Store(args.store)
+
+
+# -- list --------------------------------------------------------------------------------
+def cmd_list(args: argparse.Namespace) -> int:
+    from harness.data import is_available
+
+    if args.what in (None, "tasks"):
+        print("TASKS")
+        for name, t in registry.tasks().items():
+            here = "data: here" if is_available(t.data) else "data: MISSING"
+            print(f"  {name:<16} family={t.family:<12} v{t.version}  scales={','.join(t.scales)}  {here}")
+            print(f"      {t.summary()}")
+            for p in t.params:
+                print(f"      {p.describe():<36} {p.help}")
+    if args.what in (None, "methods"):
+        print("METHODS")
+        for name, m in registry.methods().items():
+            print(f"  {name:<22} families={','.join(m.families):<12} v{m.version}  {m.summary()}")
+            for p in m.params:
+                print(f"      {p.describe():<36} {p.help}")
+    if args.what in (None, "claims"):
+        from harness.claims import all_claims
+
+        print("CLAIMS")
+        for c in all_claims():
+            print(f"  {c.id:<34} {c.family:<12} {c.url}  {c.sentence[:70]}")
+    return 0
+
+
+# -- run ---------------------------------------------------------------------------------
+def _load_suite(path: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"suite file {path} not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"suite file {path} does not parse: {exc}") from None
+
+
+def request_from_args(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
+    """Suite file first, flags on top; returns the RunRequest and the run options."""
+    from harness.grid import RunRequest, param_spec_from_toml, parse_param, parse_seeds
+
+    suite: dict[str, Any] = _load_suite(args.suite_flag or args.suite) if (args.suite_flag or args.suite) else {}
+    known = {"tasks", "methods", "seeds", "scale", "params", "device", "workers", "overwrite", "timeout"}
+    if set(suite) - known:
+        raise UserError(f"suite file: unknown key {sorted(set(suite) - known)[0]!r} (known: {', '.join(sorted(known))})")
+
+    def pick(flag: Any, key: str, default: Any) -> Any:
+        return flag if flag is not None else suite.get(key, default)
+
+    tasks = _csv(args.tasks) if args.tasks else list(suite.get("tasks", []))
+    methods = _csv(args.methods) if args.methods else list(suite.get("methods", []))
+    if not tasks or not methods:
+        raise UserError("empty selection: give --tasks and --methods (or a suite file); see `harness list`")
+    specs = [param_spec_from_toml(k, v) for k, v in suite.get("params", {}).items()]
+    overridden = {(s.owner, s.name) for s in map(parse_param, args.param)}
+    specs = [s for s in specs if (s.owner, s.name) not in overridden] + [parse_param(t) for t in args.param]
+    workers = int(pick(args.workers, "workers", 1))
+    if workers < 1:
+        raise UserError(f"--workers must be >= 1, got {workers}")
+    request = RunRequest(tasks, methods, parse_seeds(pick(args.seeds, "seeds", "0-2")), pick(args.scale, "scale", "auto"), specs)
+    options = {
+        "device": pick(args.device, "device", "auto"),
+        "workers": workers,
+        "overwrite": pick(args.overwrite, "overwrite", "never"),
+        "timeout": pick(args.timeout, "timeout", None),
+    }
+    return request, options
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from harness.device import resolve_device, resolve_scale
+    from harness.grid import expand
+    from harness.runner import Overwrite, RunOptions, execute, plan
+
+    request, opts = request_from_args(args)
+    if opts["overwrite"] not in {o.value for o in Overwrite}:
+        raise UserError(f"overwrite must be never, missing or always, got {opts['overwrite']!r}")
+    request.scale, why = resolve_scale(request.scale)
+    cells = expand(request)
+    store = _store(args)
+    the_plan = plan(cells, store, Overwrite(opts["overwrite"]))
+    print(f"{why}; {len(cells)} cells: {len(the_plan.cached)} cached, {len(the_plan.to_run)} to run"
+          + (f", {len(the_plan.skipped_failed)} failed before (not retried with --overwrite missing)" if the_plan.skipped_failed else ""))
+    if args.dry_run:
+        _print_dry_run(cells, the_plan, store)
+        return 0
+    store.ensure_writable()
+    device = resolve_device(opts["device"])
+    options = RunOptions(device=device, workers=opts["workers"], timeout_s=opts["timeout"], progress=sys.stderr.isatty() or True)
+    t0 = time.monotonic()
+    outcomes = execute(the_plan.to_run, store, options)
+    failed = [o for o in outcomes if o.status.value == "failed"]
+    ran = len(outcomes) - len(failed)
+    print(f"done in {time.monotonic() - t0:.1f}s on {device}: {ran} ran, {len(the_plan.cached)} cached, {len(failed)} failed")
+    for o in failed:
+        print(f"  FAILED {o.cell.label()}: {o.error}", file=sys.stderr)
+    if not args.no_report:
+        touched = sorted({c.task for c in cells})
+        _print_report(store, touched)
+    return 1 if failed else 0
+
+
+def _print_dry_run(cells: list[Any], the_plan: Any, store: Any) -> None:
+    from harness.estimate import estimate_seconds
+
+    cached = {c.key for c in the_plan.cached}
+    for cell in cells:
+        state = "cached" if cell.key in cached else ("failed-before" if store.has_failed(cell) else "to run")
+        print(f"  {state:<13} {cell.key[:12]}  {cell.label()}")
+    seconds = sum(estimate_seconds(c, store) for c in the_plan.to_run)
+    print(f"estimated work: {len(the_plan.to_run)} cells, about {seconds:.0f}s on one worker")
+
+
+def _print_report(store: Any, task_names: list[str]) -> None:
+    from harness import report, tables
+    from harness.claims import all_claims
+    from harness.verdicts import judge_all
+
+    records = store.load(task_names)
+    claims = [c for c in all_claims() if set(c.tasks or [k.task for k in c.checks]) & set(task_names)]
+    for metric in _metrics_for(task_names):
+        table = tables.build_table(records, metric, published=report.published_columns(claims, metric))
+        print(f"\n{tables.render(table, 'md')}")
+    if claims:
+        print("\nCLAIMS")
+        print("\n".join(report.verdict_lines(judge_all(claims, store.load(_claim_tasks(claims))))))
+
+
+def _claim_tasks(claims: list[Any]) -> list[str]:
+    return sorted({t for c in claims for t in (c.tasks or [k.task for k in c.checks])})
+
+
+def _metrics_for(task_names: list[str]) -> list[str]:
+    classes = [registry.get_task(t) for t in task_names]
+    return list(dict.fromkeys(t.primary_metric for t in classes if t.primary_metric))
+
+
+# -- results / table / claims ------------------------------------------------------------
+def _task_names(spec: str | None) -> list[str] | None:
+    return [t.name for t in registry.select_tasks(_csv(spec))] if spec else None
+
+
+def cmd_results(args: argparse.Namespace) -> int:
+    records = _store(args).load(_task_names(args.tasks))
+    if args.format == "parquet":
+        if not args.output:
+            raise UserError("--format parquet needs --output FILE")
+        records.to_parquet(args.output, index=False)
+    else:
+        text = records.to_csv(index=False) if args.format == "csv" else records.to_json(orient="records", date_format="iso", force_ascii=False)
+        if args.output:
+            Path(args.output).write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text + ("\n" if not text.endswith("\n") else ""))
+    if args.output:
+        print(f"wrote {len(records)} rows to {args.output}", file=sys.stderr)
+    return 0
+
+
+def cmd_table(args: argparse.Namespace) -> int:
+    from harness import report, tables
+    from harness.claims import all_claims
+    from harness.provenance import ROOT
+    from harness.verdicts import judge_all
+
+    store = _store(args)
+    names = _task_names(args.tasks)
+    records = store.load(names)
+    if args.write:
+        families = sorted({registry.get_task(t).family for t in (names or set(records["task"]))})
+        for family in families:
+            claims = all_claims(family)
+            fam_records = records[records["family"] == family] if len(records) else records
+            page = report.family_page(family, fam_records, claims, judge_all(claims, store.load(_claim_tasks(claims))))
+            path = ROOT / "results" / "tables" / f"{family}.md"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(page, encoding="utf-8")
+            print(f"wrote {path.relative_to(ROOT)}")
+        return 0
+    task_names = names or sorted(set(records["task"]))
+    metrics = [args.metric] if args.metric else _metrics_for(task_names)
+    claims = [c for c in all_claims() if set(c.tasks) & set(task_names)]
+    for metric in metrics:
+        table = tables.build_table(records, metric, scale=args.scale, published=report.published_columns(claims, metric))
+        print(tables.render(table, args.format))
+    return 0
+
+
+def cmd_claims(args: argparse.Namespace) -> int:
+    from harness import report
+    from harness.claims import all_claims
+    from harness.verdicts import judge_all
+
+    claims = all_claims(args.family)
+    if not claims:
+        raise UserError(f"no claims declared{' for family ' + args.family if args.family else ''}")
+    verdicts = judge_all(claims, _store(args).load(_claim_tasks(claims)))
+    print(report.verdicts_json(verdicts) if args.format == "json" else "\n".join(report.verdict_lines(verdicts)))
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from harness.check import run_check
+
+    return run_check(update=args.update, tasks=_csv(args.tasks) if args.tasks else None)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 0
+        return int(args.func(args) or 0)
+    except UserError as exc:
+        print(f"harness: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("harness: interrupted; finished cells are stored, the rest will run next time", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

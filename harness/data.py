@@ -1,0 +1,75 @@
+"""Find a task's data files on this machine and verify them; never download.
+
+Roots, in order: ``$HARNESS_DATA``, the project's ``data/`` (git-ignored), the team's shared
+bundle checked out beside the project (``../shared/data``), then the user cache
+(``$XDG_CACHE_HOME/harness/data`` or ``~/.cache/harness/data``). A missing file or a sha256
+mismatch is a clear error that names the file and how to provide it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from harness.api import DataFile
+from harness.errors import UserError
+from harness.provenance import ROOT
+
+
+def data_roots() -> list[Path]:
+    roots = []
+    if os.environ.get("HARNESS_DATA"):
+        roots.append(Path(os.environ["HARNESS_DATA"]))
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "harness" / "data"
+    roots += [ROOT / "data", ROOT.parent / "shared" / "data", cache]
+    return roots
+
+
+def locate(file: DataFile) -> Path | None:
+    return next((root / file.path for root in data_roots() if (root / file.path).is_file()), None)
+
+
+def is_available(files: tuple[DataFile, ...]) -> bool:
+    return all(locate(f) is not None for f in files)
+
+
+def sha256_of(path: Path) -> str:
+    """sha256 of a file, memoised next to the user cache by (path, size, mtime)."""
+    stat = path.stat()
+    memo_path = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "harness" / "sha256.json"
+    memo_key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    try:
+        memo = json.loads(memo_path.read_text())
+    except (OSError, ValueError):
+        memo = {}
+    if memo_key in memo:
+        return memo[memo_key]
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    memo[memo_key] = digest.hexdigest()
+    try:
+        memo_path.parent.mkdir(parents=True, exist_ok=True)
+        memo_path.write_text(json.dumps(memo))
+    except OSError:
+        pass
+    return memo[memo_key]
+
+
+def resolve(file: DataFile) -> Path:
+    """The verified local path of ``file``, or a UserError naming what is missing."""
+    path = locate(file)
+    if path is None:
+        tried = ", ".join(str(r) for r in data_roots())
+        origin = f" (source: {file.source})" if file.source else ""
+        raise UserError(
+            f"data file {file.path} not found{origin}; looked in {tried}. "
+            f"Put the data bundle under one of them or set $HARNESS_DATA to its folder."
+        )
+    actual = sha256_of(path)
+    if actual != file.sha256:
+        raise UserError(f"data file {path} has sha256 {actual[:12]}…, expected {file.sha256[:12]}…; replace it with the original")
+    return path

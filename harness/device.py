@@ -1,0 +1,63 @@
+"""Device choice and seeding. torch is imported here lazily, only when a cell really runs."""
+
+from __future__ import annotations
+
+import os
+import random
+
+from harness.errors import UserError
+
+
+def cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
+
+
+def resolve_device(spec: str) -> str:
+    """``auto`` → ``cuda`` when a GPU is visible, else ``cpu``; ``cuda`` without one is an error."""
+    if spec not in {"auto", "cpu", "cuda"}:
+        raise UserError(f"--device must be auto, cpu or cuda, got {spec!r}")
+    if spec == "auto":
+        return "cuda" if cuda_available() else "cpu"
+    if spec == "cuda" and not cuda_available():
+        raise UserError("--device cuda but no CUDA device is visible; use --device cpu or auto")
+    return spec
+
+
+def resolve_scale(spec: str) -> tuple[str, str]:
+    """The scale to run and why: ``auto`` is ``full`` with CUDA, else ``small``."""
+    if spec != "auto":
+        return spec, f"scale {spec}"
+    if cuda_available():
+        return "full", "scale auto → full (a CUDA device is visible)"
+    return "small", "scale auto → small (no CUDA device visible)"
+
+
+def seed_everything(seed: int, *, use_torch: bool = True, threads: int | None = None) -> None:
+    """Fix every RNG a cell may touch and make CPU kernels deterministic."""
+    random.seed(seed)
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    import numpy as np
+
+    np.random.seed(seed)
+    if not use_torch:
+        return
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    if threads:
+        torch.set_num_threads(threads)
+
+
+def gpu_name(device: str) -> str:
+    if not device.startswith("cuda"):
+        return ""
+    import torch
+
+    return torch.cuda.get_device_name(0)

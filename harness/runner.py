@@ -1,0 +1,143 @@
+"""Scheduler and executors: decide which cells to run, run them, isolate failures.
+
+A cell is finished when its record is in the store; failed cells are recorded apart and are
+retried on the next run. One cell raising, producing NaN, or overrunning ``--timeout`` never
+stops the others. ``--workers N`` runs N cells at once in separate processes (on one GPU when
+the device is CUDA, so that small cells share it).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+import uuid
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from enum import Enum
+from multiprocessing import get_context
+
+from harness.api import RunContext
+from harness.cells import Cell
+from harness.device import gpu_name, seed_everything
+from harness.errors import CellFailure, UserError
+from harness.records import non_finite_metrics, record_table, utc_now
+from harness.store import Store
+
+
+class Overwrite(str, Enum):
+    NEVER = "never"  # skip finished cells; run missing and previously failed ones
+    MISSING = "missing"  # run only cells with no record at all (do not retry failures)
+    ALWAYS = "always"  # recompute everything asked for
+
+
+class Status(str, Enum):
+    CACHED = "cached"
+    OK = "ok"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass
+class Outcome:
+    cell: Cell
+    status: Status
+    wall_s: float = 0.0
+    error: str = ""
+
+
+@dataclass
+class Plan:
+    to_run: list[Cell] = field(default_factory=list)
+    cached: list[Cell] = field(default_factory=list)
+    skipped_failed: list[Cell] = field(default_factory=list)
+
+
+def plan(cells: list[Cell], store: Store, overwrite: Overwrite) -> Plan:
+    result = Plan()
+    for cell in cells:
+        if overwrite is Overwrite.ALWAYS:
+            result.to_run.append(cell)
+        elif store.is_finished(cell):
+            result.cached.append(cell)
+        elif overwrite is Overwrite.MISSING and store.has_failed(cell):
+            result.skipped_failed.append(cell)
+        else:
+            result.to_run.append(cell)
+    return result
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    device: str = "cpu"
+    workers: int = 1
+    timeout_s: float | None = None
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    progress: bool = True
+
+
+def run_cell(cell: Cell, store: Store, options: RunOptions) -> Outcome:
+    """Run one cell in this process and store its record, or its failure. Never raises."""
+    started_at, t0 = utc_now(), time.monotonic()
+    deadline = t0 + options.timeout_s if options.timeout_s else None
+    try:
+        task, method = cell.make_task(), cell.make_method()
+        threads = max(1, (os.cpu_count() or 1) // max(1, options.workers))
+        seed_everything(cell.seed, use_torch=task.uses_torch, threads=threads)
+        ctx = RunContext(seed=cell.seed, scale=cell.scale, device=options.device, deadline=deadline, store=store, cell=cell)
+        result = task.run(method, ctx)
+        bad = non_finite_metrics(result)
+        if bad:
+            raise CellFailure(f"non-finite metric(s) {', '.join(sorted(bad))}")
+        if options.timeout_s and time.monotonic() - t0 > options.timeout_s:
+            raise CellFailure(f"timeout: ran {time.monotonic() - t0:.1f}s > --timeout {options.timeout_s:g}s")
+        result.info.setdefault("device", options.device)
+        result.info.setdefault("gpu_name", gpu_name(options.device))
+        wall = time.monotonic() - t0
+        table = record_table(
+            cell,
+            result,
+            run_id=options.run_id,
+            started_at=started_at,
+            wall_s=wall,
+            executor="process-pool" if options.workers > 1 else "local",
+            workers_on_device=options.workers,
+            higher_is_better=dict(task.higher_is_better),
+        )
+        store.write_record(cell, table, result.predictions)
+        return Outcome(cell, Status.OK, wall)
+    except Exception as exc:  # noqa: BLE001 - isolation is the point
+        wall = time.monotonic() - t0
+        error = f"{type(exc).__name__}: {exc}"
+        detail = "" if isinstance(exc, (CellFailure, UserError)) else traceback.format_exc(limit=6)
+        try:
+            store.write_failure(cell, error, traceback=detail, wall_s=wall, started_at=started_at, run_id=options.run_id)
+        except OSError:
+            pass
+        return Outcome(cell, Status.FAILED, wall, error)
+
+
+def execute(cells: list[Cell], store: Store, options: RunOptions) -> list[Outcome]:
+    """Run cells, sequentially or in a process pool, with a progress bar on stderr."""
+    from tqdm import tqdm
+
+    outcomes: list[Outcome] = []
+    bar = tqdm(total=len(cells), unit="cell", disable=not options.progress or not cells, dynamic_ncols=True)
+    try:
+        if options.workers <= 1:
+            for cell in cells:
+                bar.set_description(f"{cell.task}×{cell.method} s{cell.seed}")
+                outcomes.append(run_cell(cell, store, options))
+                bar.update()
+        else:
+            with ProcessPoolExecutor(max_workers=options.workers, mp_context=get_context("spawn")) as pool:
+                futures = {pool.submit(run_cell, cell, store, options): cell for cell in cells}
+                for future in as_completed(futures):
+                    try:
+                        outcomes.append(future.result())
+                    except Exception as exc:  # noqa: BLE001 - a crashed worker fails its cell only
+                        outcomes.append(Outcome(futures[future], Status.FAILED, 0.0, f"worker crashed: {exc}"))
+                    bar.update()
+    finally:
+        bar.close()
+    return outcomes

@@ -1,0 +1,136 @@
+"""Pivot stored records into a comparison table and render it as markdown, LaTeX or CSV.
+
+Rows are methods (with their params where a grid varies), columns tasks, entries
+``mean ± std (n)`` over seeds. The best entry of a column is bold only when its 95% interval
+does not overlap the runner-up's. Published numbers declared by claims sit in extra columns.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.stats import Summary, summarize
+from harness.verdicts import SCALE_ORDER
+
+
+@dataclass
+class Entry:
+    summary: Summary
+    bold: bool = False
+
+
+@dataclass
+class Table:
+    metric: str
+    columns: list[str]
+    rows: list[str]
+    entries: dict[tuple[str, str], Entry]
+    published: dict[str, dict[str, float]] = field(default_factory=dict)  # label → {method: value}
+    notes: list[str] = field(default_factory=list)
+
+
+def _varying_label(name: str, params: dict[str, Any], varying: list[str]) -> str:
+    inner = ",".join(f"{k}={params[k]}" for k in varying if k in params)
+    return f"{name}({inner})" if inner else name
+
+
+def build_table(records: Any, metric: str, scale: str | None = None, published: dict[str, dict[str, float]] | None = None) -> Table:
+    """``records``: the store's DataFrame, already filtered to the tasks of interest."""
+    df = records[records["metric"] == metric]
+    table = Table(metric=metric, columns=[], rows=[], entries={}, published=published or {})
+    if df.empty:
+        return table
+    params = df["params_json"].map(json.loads)
+    df = df.assign(_mp=params.map(lambda p: p["method"]), _tp=params.map(lambda p: p["task"]))
+    chosen_scale = {}
+    for task, group in df.groupby("task", sort=False):
+        present = set(group["scale"])
+        chosen_scale[task] = scale if scale else next(s for s in SCALE_ORDER if s in present)
+    df = df[[chosen_scale.get(t) == s for t, s in zip(df["task"], df["scale"])]]
+    row_of = _labels(df, "method", "_mp")
+    col_of = _labels(df, "task", "_tp")
+    higher = bool(df["higher_is_better"].iloc[0]) if "higher_is_better" in df else True
+    groups: dict[tuple[str, str], list[float]] = {}
+    for i, value in zip(df.index, df["value"]):
+        groups.setdefault((row_of[i], col_of[i]), []).append(float(value))
+    table.rows = list(dict.fromkeys(row_of[i] for i in df.sort_values(["method"]).index))
+    table.columns = list(dict.fromkeys(col_of[i] for i in df.index))
+    table.entries = {k: Entry(summarize(v)) for k, v in groups.items()}
+    for col in table.columns:
+        _mark_best(table, col, higher)
+    scales = sorted(set(chosen_scale.values()), key=SCALE_ORDER.index)
+    table.notes.append(f"{metric} ({'higher' if higher else 'lower'} is better), mean ± sample std (n seeds), scale {', '.join(scales)}")
+    return table
+
+
+def _labels(df: Any, name_col: str, params_col: str) -> dict[Any, str]:
+    """Label each row by its name plus the params that vary among rows of that name."""
+    labels: dict[Any, str] = {}
+    for name, group in df.groupby(name_col, sort=False):
+        dicts = list(group[params_col])
+        keys = sorted({k for d in dicts for k in d})
+        varying = [k for k in keys if len({json.dumps(d.get(k)) for d in dicts}) > 1]
+        for i, d in zip(group.index, dicts):
+            labels[i] = _varying_label(str(name), d, varying)
+    return labels
+
+
+def _mark_best(table: Table, col: str, higher: bool) -> None:
+    ranked = sorted(
+        ((e.summary.mean, r) for r in table.rows if (e := table.entries.get((r, col)))),
+        reverse=higher,
+    )
+    if len(ranked) < 2:
+        return
+    best, second = table.entries[(ranked[0][1], col)].summary, table.entries[(ranked[1][1], col)].summary
+    if best.n < 2 or second.n < 2:
+        return
+    separated = best.lo > second.hi if higher else best.hi < second.lo
+    table.entries[(ranked[0][1], col)].bold = separated
+
+
+def _fmt(entry: Entry | None, bold: tuple[str, str]) -> str:
+    if entry is None:
+        return "—"
+    s = entry.summary
+    std = "" if math.isnan(s.std) else f" ± {s.std:.4f}"
+    text = f"{s.mean:.4f}{std} ({s.n})"
+    return f"{bold[0]}{text}{bold[1]}" if entry.bold else text
+
+
+def _grid(table: Table, bold: tuple[str, str]) -> tuple[list[str], list[list[str]]]:
+    headers = ["method", *table.columns, *(f"published: {label}" for label in table.published)]
+    body = []
+    for row in table.rows:
+        base = row.split("(")[0]
+        cells = [_fmt(table.entries.get((row, c)), bold) for c in table.columns]
+        pubs = [f"{v[base]:.4f}" if base in v else "" for v in table.published.values()]
+        body.append([row, *cells, *pubs])
+    return headers, body
+
+
+def render(table: Table, fmt: str = "md") -> str:
+    from tabulate import tabulate
+
+    if not table.rows:
+        return f"(no records for metric {table.metric})"
+    if fmt == "csv":
+        return to_csv(table)
+    if fmt == "latex":
+        headers, body = _grid(table, ("\\textbf{", "}"))
+        body = [[c.replace("±", "$\\pm$") for c in row] for row in body]
+        return tabulate(body, headers, tablefmt="latex_raw") + "\n% " + "; ".join(table.notes)
+    headers, body = _grid(table, ("**", "**"))
+    notes = "\n".join(f"\n_{n}_" for n in table.notes)
+    return tabulate(body, headers, tablefmt="github") + "\n" + notes
+
+
+def to_csv(table: Table) -> str:
+    lines = ["method,column,metric,mean,std,n,ci_lo,ci_hi,best"]
+    for (row, col), e in table.entries.items():
+        s = e.summary
+        lines.append(f'"{row}","{col}",{table.metric},{s.mean:.6g},{s.std:.6g},{s.n},{s.lo:.6g},{s.hi:.6g},{int(e.bold)}')
+    return "\n".join(lines)

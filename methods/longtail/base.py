@@ -1,0 +1,28 @@
+"""The long-tail hook interface with its defaults: cross-entropy training, identity prediction.
+
+Losses receive torch tensors and use tensor methods, so this module never imports torch.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from harness.api import Method
+
+
+def cross_entropy(logits: Any, y: Any) -> Any:
+    """Mean of −log softmax(logits)[y]; tensor methods only."""
+    return -logits.log_softmax(-1).gather(1, y[:, None]).mean()
+
+
+class LongTailMethod(Method):
+    families: ClassVar[tuple[str, ...]] = ("longtail",)
+    base: tuple[str, dict[str, Any]] | None = None  # post-hoc methods name the trained cell they reuse
+
+    def loss(self, logits: Any, y: Any, ctx: Any) -> Any:
+        return cross_entropy(logits, y)
+
+    def postprocess(self, logits: np.ndarray, log_prior: np.ndarray) -> np.ndarray:
+        return logits

@@ -1,0 +1,1 @@
+"""Task families. Each sub-package registers its tasks on import (without importing torch)."""

@@ -1,0 +1,67 @@
+"""``digits-lt``: scikit-learn's bundled 8×8 digits, long-tailed by the EXP profile."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from typing import ClassVar
+
+import numpy as np
+
+from harness.params import Param
+from harness.registry import register
+from harness.errors import UserError
+from tasks.longtail.base import SHOT_PARAMS, LongTailTask, Schedule, Split, exp_profile
+
+TEST_PER_CLASS = 50
+
+
+@lru_cache(maxsize=4)
+def _digits() -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import load_digits
+
+    data = load_digits()
+    return (data.data / 16.0).astype(np.float32), data.target.astype(np.int64)
+
+
+@register
+class DigitsLT(LongTailTask):
+    """sklearn digits (1,797 images, 10 classes), EXP long tail on train, 50 per class held out."""
+
+    name: ClassVar[str] = "digits-lt"
+    version: ClassVar[str] = "1"
+    params = (
+        Param("rho", "float", 10.0, "imbalance ratio n_max/n_min (100 leaves 1 image in the last class)", minimum=1.0),
+        Param("n_max", "int", 125, "training images of the largest class", minimum=1),
+        Param("split_seed", "int", 0, "seed of the fixed train/test split (not the run seed)"),
+        *SHOT_PARAMS,
+    )
+    scales = {"smoke": "MLP-128, 15 epochs", "small": "MLP-128, 150 epochs", "full": "MLP-128, 400 epochs"}
+    estimate_s = {"smoke": 0.3, "small": 2.0, "full": 6.0}
+
+    def fingerprint(self) -> str:
+        x, y = _digits()
+        return "sklearn-digits:" + hashlib.sha256(x.tobytes() + y.tobytes()).hexdigest()[:16]
+
+    def load(self, scale: str) -> Split:
+        x, y = _digits()
+        rng = np.random.default_rng(self.p["split_seed"])
+        sizes = exp_profile(self.p["n_max"], self.p["rho"], 10)
+        train, test = [], []
+        for c in range(10):
+            idx = rng.permutation(np.flatnonzero(y == c))
+            if len(idx) < TEST_PER_CLASS + sizes[c]:
+                raise UserError(f"digits-lt: class {c} has {len(idx)} images, fewer than n_max+{TEST_PER_CLASS}; lower n_max")
+            test.append(idx[:TEST_PER_CLASS])
+            train.append(idx[TEST_PER_CLASS : TEST_PER_CLASS + sizes[c]])
+        tr, te = np.concatenate(train), np.concatenate(test)
+        return Split(x[tr], y[tr], x[te], y[te], 10)
+
+    def schedule(self, scale: str) -> Schedule:
+        epochs = {"smoke": 15, "small": 150, "full": 400}[scale]
+        return Schedule(epochs=epochs, batch_size=64, lr=3e-3, weight_decay=1e-4)
+
+    def model(self, split: Split):  # noqa: ANN201 - a torch module
+        from tasks.longtail.protocol import mlp
+
+        return mlp(split.x_train.shape[1], split.n_classes, hidden=128)

@@ -1,0 +1,37 @@
+"""Long-tail metrics in NumPy: accuracy, balanced accuracy, many/medium/few-shot accuracy.
+
+Shot groups follow the usual convention (Liu et al. 2019): a class is *many*-shot with more
+than ``many`` training examples, *few*-shot with fewer than ``few``, *medium* otherwise. A group
+with no class is left out rather than reported as NaN.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def per_class_accuracy(y: np.ndarray, pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """Recall of each class on the test set; NaN for a class absent from it."""
+    hits = np.bincount(y[pred == y], minlength=n_classes).astype(float)
+    totals = np.bincount(y, minlength=n_classes).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(totals > 0, hits / totals, np.nan)
+
+
+def longtail_metrics(y: np.ndarray, pred: np.ndarray, train_counts: np.ndarray, many: int = 100, few: int = 20) -> dict[str, float]:
+    n_classes = len(train_counts)
+    acc_c = per_class_accuracy(y, pred, n_classes)
+    present = ~np.isnan(acc_c)
+    metrics = {
+        "accuracy": float(np.mean(pred == y)),
+        "balanced_accuracy": float(np.mean(acc_c[present])),
+    }
+    groups = {
+        "many_shot_accuracy": train_counts > many,
+        "medium_shot_accuracy": (train_counts >= few) & (train_counts <= many),
+        "few_shot_accuracy": train_counts < few,
+    }
+    for name, mask in groups.items():
+        if np.any(mask & present):
+            metrics[name] = float(np.mean(acc_c[mask & present]))
+    return metrics
