@@ -1,3 +1,6 @@
 """Long-tail methods: losses and post-hoc adjustments behind the hooks of ``tasks.longtail``."""
 
-from methods.longtail import erm, focal, logit_adjust  # noqa: F401  (registration)
+# One import per module that registers methods (each must be torch-free at import time).
+from methods.longtail import erm  # noqa: F401
+from methods.longtail import focal  # noqa: F401
+from methods.longtail import logit_adjust  # noqa: F401

@@ -26,3 +26,7 @@ class LongTailMethod(Method):
 
     def postprocess(self, logits: np.ndarray, log_prior: np.ndarray) -> np.ndarray:
         return logits
+
+    def diagnostics(self, logits: np.ndarray, scores: np.ndarray, log_prior: np.ndarray, y: np.ndarray) -> dict[str, float]:
+        """Extra metrics a method reports about itself (e.g. CAN's confident-subset accuracy)."""
+        return {}

@@ -9,4 +9,6 @@ Protocol hooks a long-tail method provides (see ``methods/longtail/base.py``):
   trained cell whose stored test logits it post-processes (a τ sweep reuses one ERM model).
 """
 
-from tasks.longtail import digits, gaussian  # noqa: F401  (registration)
+# One import per module that registers tasks (each must be torch-free at import time).
+from tasks.longtail import digits  # noqa: F401
+from tasks.longtail import gaussian  # noqa: F401

@@ -100,6 +100,7 @@ class LongTailTask(Task):
         pred = scores.argmax(1)
         metrics = longtail_metrics(split.y_test, pred, counts, self.p["many_threshold"], self.p["few_threshold"])
         metrics.update(self.extra_metrics(split, pred))
+        metrics.update(method.diagnostics(logits, scores, log_prior, split.y_test))  # type: ignore[attr-defined]
         return CellResult(
             metrics=metrics,
             train_s=train_s,
