@@ -39,20 +39,24 @@ def smoke_grid(tasks: list[str] | None = None) -> list[Cell]:
     return list(cells.values())
 
 
-def measure(tasks: list[str] | None = None, progress: bool = True) -> tuple[Any, list[Any]]:
-    """Run the smoke grid in a throw-away store; per-group summary and the failures."""
+def run_smoke_grid(tasks: list[str] | None = None, progress: bool = True) -> tuple[Any, list[Any]]:
+    """Run the smoke grid in a throw-away store; all records and the failed outcomes."""
     with tempfile.TemporaryDirectory(prefix="harness-check-") as tmp:
         store = Store(tmp)
         outcomes = execute(smoke_grid(tasks), store, RunOptions(device="cpu", progress=progress))
         records = store.load()
-    failed = [o for o in outcomes if o.status.value == "failed"]
+    return records, [o for o in outcomes if o.status.value == "failed"]
+
+
+def summarize_records(records: Any) -> Any:
+    """Per (task, method, metric): mean, std, n over seeds and the tolerance derived from them."""
     grouped = records.groupby(["task", "method", "metric"])["value"]
     summary = grouped.agg(["mean", "std", "count"]).reset_index().rename(columns={"count": "n"})
     summary["std"] = summary["std"].fillna(0.0)
     summary["tol"] = [
         max(SIGMAS * s / math.sqrt(n), 1e-9 * max(1.0, abs(m))) for m, s, n in zip(summary["mean"], summary["std"], summary["n"])
     ]
-    return summary, failed
+    return summary
 
 
 @dataclass
@@ -88,11 +92,21 @@ def write_reference(summary: Any, path: Path = REFERENCE) -> None:
     summary.sort_values(["task", "method", "metric"]).to_csv(path, index=False, float_format="%.10g")
 
 
-def run_check(update: bool, tasks: list[str] | None) -> int:
-    """Entry point of ``harness check``; prints its findings, returns the exit code."""
+def load_reference(tasks: list[str] | None = None) -> Any:
+    """The committed reference, restricted to ``tasks`` (names or families) when given."""
     import pandas as pd
 
-    summary, failed = measure(tasks)
+    reference = pd.read_csv(REFERENCE)
+    if tasks:
+        names = {t.name for t in registry.select_tasks(tasks)}
+        reference = reference[reference["task"].isin(names)]
+    return reference
+
+
+def run_check(update: bool, tasks: list[str] | None) -> int:
+    """Entry point of ``harness check``; prints its findings, returns the exit code."""
+    records, failed = run_smoke_grid(tasks)
+    summary = summarize_records(records)
     for o in failed:
         print(f"FAILED {o.cell.label()}: {o.error}")
     if update:
@@ -105,11 +119,7 @@ def run_check(update: bool, tasks: list[str] | None) -> int:
     if not REFERENCE.exists():
         print(f"no reference at {REFERENCE}; create it with `harness check --update`")
         return 1
-    reference = pd.read_csv(REFERENCE)
-    if tasks:
-        names = {t.name for t in registry.select_tasks(tasks)}
-        reference = reference[reference["task"].isin(names)]
-    drifts, unmatched = compare(summary, reference)
+    drifts, unmatched = compare(summary, load_reference(tasks))
     for line in [d.line() for d in drifts] + unmatched:
         print(line)
     ok = not drifts and not unmatched and not failed

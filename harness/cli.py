@@ -74,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     _store_arg(p)
     p.set_defaults(func=cmd_claims)
 
+    p = sub.add_parser("plot", help="draw the families' figures into results/figures/")
+    p.add_argument("--tasks", help="task or family names (default: every family with records)")
+    p.add_argument("--output", help="folder (default results/figures)")
+    _store_arg(p)
+    p.set_defaults(func=cmd_plot)
+
     p = sub.add_parser("check", help="re-run the smoke grid and compare with results/reference")
     p.add_argument("--update", action="store_true", help="re-measure and rewrite the reference")
     p.add_argument("--tasks", help="restrict to these tasks or families")
@@ -294,6 +300,26 @@ def cmd_claims(args: argparse.Namespace) -> int:
         raise UserError(f"no claims declared{' for family ' + args.family if args.family else ''}")
     verdicts = judge_all(claims, _store(args).load(_claim_tasks(claims)))
     print(report.verdicts_json(verdicts) if args.format == "json" else "\n".join(report.verdict_lines(verdicts)))
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from harness.provenance import ROOT
+
+    store = _store(args)
+    records = store.load(_task_names(args.tasks))
+    outdir = Path(args.output) if args.output else ROOT / "results" / "figures"
+    families = sorted(set(records["family"])) if len(records) else []
+    drawn = 0
+    for family in families:
+        plot = registry.plotters().get(family)
+        if plot is None:
+            continue
+        for path in plot(records[records["family"] == family], store, outdir):
+            print(f"wrote {path}")
+            drawn += 1
+    if not drawn:
+        raise UserError("nothing to plot: no stored records of a family with figures (run `harness run` first)")
     return 0
 
 

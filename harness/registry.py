@@ -27,6 +27,7 @@ _methods: dict[str, type[Method]] = {}
 _aliases: dict[str, str] = {}
 _commands: dict[str, "Command"] = {}
 _claim_files: list[Path] = []
+_plotters: dict[str, Callable[..., list[Path]]] = {}
 _loaded = False
 
 C = TypeVar("C", bound=type)
@@ -55,6 +56,16 @@ def register(cls: C) -> C:
 
 def register_command(command: Command) -> None:
     _commands[command.name] = command
+
+
+def register_plotter(family: str, plot: Callable[..., list[Path]]) -> None:
+    """``plot(records, store, outdir) -> [written files]`` draws a family's figures."""
+    _plotters[family] = plot
+
+
+def plotters() -> dict[str, Callable[..., list[Path]]]:
+    load_plugins()
+    return dict(_plotters)
 
 
 def register_claims(path: Path) -> None:

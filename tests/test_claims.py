@@ -1,0 +1,135 @@
+"""Claim verdicts on constructed records, and claim files that are refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from harness.cells import Cell
+from harness.claims import claim_from_dict, load_claims_file
+from harness.errors import UserError
+from harness.stats import paired
+from harness.verdicts import INCONCLUSIVE, REFUTED, SUPPORTED, judge_all
+
+BASE = dict(id="c", title="t", url="https://kexue.fm/archives/0", date="2020-01-01", sentence="A beats B.")
+
+
+def _records(values: dict[str, list[float]], scale: str = "small") -> pd.DataFrame:
+    """Rows for fake-task × const[value=v] where v names the 'method'; seeds 0..n-1."""
+    rows = []
+    for value, series in values.items():
+        for seed, score in enumerate(series):
+            cell = Cell.build("fake-task", "const", seed, scale, {}, {"value": value})
+            rows.append({"cell_key": cell.key, "task": "fake-task", "scale": scale, "seed": seed, "metric": "score", "value": score})
+    return pd.DataFrame(rows)
+
+
+def _claim(compare: str, **extra: object):
+    return claim_from_dict({**BASE, "tasks": ["fake-task"], "compare": compare, "metric": "score", **extra}, "test")
+
+
+rng = np.random.default_rng(0)
+B = list(0.5 + rng.normal(0, 0.01, 5))
+
+
+@pytest.mark.parametrize(
+    "a_series,compare,extra,expected",
+    [
+        ([b + 0.1 + rng.normal(0, 0.01) for b in B], "const[value=0.9] > const[value=0.1]", {}, SUPPORTED),
+        ([b - 0.1 + rng.normal(0, 0.01) for b in B], "const[value=0.9] > const[value=0.1]", {}, REFUTED),
+        ([b + d for b, d in zip(B, [0.05, -0.04, 0.03, -0.05, 0.02])], "const[value=0.9] > const[value=0.1]", {}, INCONCLUSIVE),
+        ([b + 0.1 + rng.normal(0, 0.01) for b in B], "const[value=0.9] > const[value=0.1]", {"min_delta": 0.2}, REFUTED),
+        ([b - 0.001 + rng.normal(0, 0.001) for b in B], "const[value=0.9] >= const[value=0.1]", {"min_delta": 0.01}, SUPPORTED),
+        ([b - 0.1 + rng.normal(0, 0.01) for b in B], "const[value=0.9] < const[value=0.1]", {}, SUPPORTED),
+        ([b - 0.1 + rng.normal(0, 0.01) for b in B], "const[value=0.1] < const[value=0.9]", {}, REFUTED),
+    ],
+)
+def test_paired_verdicts(fake_family: list[str], a_series: list[float], compare: str, extra: dict, expected: str) -> None:
+    records = _records({"0.9": a_series, "0.1": B})
+    (verdict,) = judge_all([_claim(compare, **extra)], records)
+    assert verdict.verdict == expected, verdict.reason
+
+
+def test_paired_statistics_match_scipy() -> None:
+    from scipy import stats
+
+    a, b = [0.61, 0.64, 0.60, 0.66], [0.55, 0.57, 0.58, 0.56]
+    result = paired(a, b)
+    d = np.subtract(a, b)
+    half = stats.t.ppf(0.975, 3) * d.std(ddof=1) / 2
+    assert result.diff == pytest.approx(d.mean())
+    assert (result.lo, result.hi) == pytest.approx((d.mean() - half, d.mean() + half))
+    assert result.p_value == pytest.approx(stats.ttest_rel(a, b).pvalue)
+
+
+def test_too_few_seeds_is_inconclusive_with_command(fake_family: list[str]) -> None:
+    records = _records({"0.9": [0.9, 0.91], "0.1": [0.1, 0.11]})
+    (v,) = judge_all([_claim("const[value=0.9] > const[value=0.1]")], records)
+    assert v.verdict == INCONCLUSIVE and "too few shared seeds: n=2 < 3" in v.reason
+    assert v.commands == ["harness run --tasks fake-task --methods const --seeds 0-4 --scale small "
+                          "--param const.value=0.9 --param const.value=0.1"]
+
+
+def test_missing_cells_name_the_method_and_the_command(fake_family: list[str]) -> None:
+    records = _records({"0.9": [0.9, 0.91, 0.92]})
+    (v,) = judge_all([_claim("const[value=0.9] > const[value=0.1]")], records)
+    assert v.verdict == INCONCLUSIVE and "cells missing: const[value=0.1]" in v.reason
+    assert "--param const.value=0.1" in v.commands[0] and "0.9" not in v.commands[0]
+
+
+def test_smoke_records_do_not_decide_a_small_scale_claim(fake_family: list[str]) -> None:
+    records = _records({"0.9": [0.9] * 5, "0.1": [0.1] * 5}, scale="smoke")
+    (v,) = judge_all([_claim("const[value=0.9] > const[value=0.1]")], records)
+    assert v.verdict == INCONCLUSIVE and "only smoke" in v.reason and "--scale small" in v.commands[0]
+
+
+def test_value_claims(fake_family: list[str]) -> None:
+    records = _records({"0.9": [0.9]})
+    def claim(op: str, value: float):
+        check = {"task": "fake-task", "method": "const[value=0.9]", "metric": "score", "op": op, "value": value}
+        return claim_from_dict({**BASE, "kind": "value", "checks": [check], "scales": ["small"]}, "test")
+    ok, bad, missing = judge_all([claim(">", 0.5), claim("<", 0.5)], records) + judge_all([claim(">", 0.5)], records.iloc[:0])
+    assert (ok.verdict, bad.verdict, missing.verdict) == (SUPPORTED, REFUTED, INCONCLUSIVE)
+
+
+def test_claims_file_that_does_not_parse(tmp_path: Path) -> None:
+    path = tmp_path / "claims.toml"
+    path.write_text("[[claim]]\nid = 'x\n")
+    with pytest.raises(UserError, match="does not parse"):
+        load_claims_file(path)
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        ({"compare": "logit_ajust > erm"}, "did you mean 'logit_adjust'"),
+        ({"tasks": ["digits-lt", "cifar-lt-x"]}, "unknown task 'cifar-lt-x'"),
+        ({"compare": "erm ~ focal"}, "needs one of"),
+        ({"compare": "focal[gamma=abc] > erm"}, "expects a float"),
+        ({"url": None}, "missing field 'url'"),
+    ],
+)
+def test_claims_naming_unknown_cells_are_refused(tmp_path: Path, change: dict, message: str) -> None:
+    entry = {**BASE, "tasks": ["digits-lt"], "compare": "logit_adjust > erm", "metric": "balanced_accuracy", **change}
+    entry = {k: v for k, v in entry.items() if v is not None}
+    lines = ["[[claim]]"] + [f"{k} = {_toml(v)}" for k, v in entry.items()]
+    path = tmp_path / "claims.toml"
+    path.write_text("\n".join(lines))
+    with pytest.raises(UserError, match=message):
+        load_claims_file(path)
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return f'"{value}"'
+
+
+def test_declared_claims_all_load() -> None:
+    from harness.claims import all_claims
+
+    claims = all_claims("longtail")
+    assert {"7615-la-loss-beats-erm", "7615-la-posthoc-beats-erm"} <= {c.id for c in claims}

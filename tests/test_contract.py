@@ -1,0 +1,69 @@
+"""Generated for every registered task × applicable method at smoke scale, plus the numeric
+regression against results/reference/smoke.csv. The smoke grid runs once per session."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from harness import registry
+from harness.check import REFERENCE_SEEDS, compare, load_reference, summarize_records
+
+PAIRS = [
+    (t.name, m.name)
+    for t in registry.tasks().values()
+    for m in registry.methods().values()
+    if t.family in m.families
+]
+
+
+@pytest.mark.parametrize("task,method", PAIRS, ids=[f"{t}×{m}" for t, m in PAIRS])
+def test_contract(smoke_grid_results: tuple, task: str, method: str) -> None:
+    records, failed = smoke_grid_results
+    errors = [o.error for o in failed if (o.cell.task, o.cell.method) == (task, method)]
+    assert not errors, errors[0]
+    rows = records[(records["task"] == task) & (records["method"] == method)]
+    task_cls = registry.get_task(task)
+    seeds = set(REFERENCE_SEEDS) if task_cls.seeded else {0}
+    assert set(rows["seed"]) == seeds
+    assert rows["value"].map(math.isfinite).all()
+    assert (rows["status"] == "ok").all() and (rows["scale"] == "smoke").all()
+    if task_cls.primary_metric:
+        assert task_cls.primary_metric in set(rows["metric"])
+    assert rows["cell_key"].nunique() == len(seeds)
+
+
+def test_smoke_grid_matches_reference(smoke_grid_results: tuple) -> None:
+    """`harness check` in test form: drifts beyond 3 standard errors of the seed mean fail."""
+    records, failed = smoke_grid_results
+    assert not failed
+    drifts, unmatched = compare(summarize_records(records), load_reference())
+    assert not unmatched, unmatched[:5]
+    assert not drifts, [d.line() for d in drifts[:5]]
+
+
+def test_cpu_runs_are_deterministic(tmp_path) -> None:
+    from harness.cells import Cell
+    from harness.runner import RunOptions, run_cell
+    from harness.store import Store
+
+    cell = Cell.build("digits-lt", "focal", 1, "smoke")
+    values = []
+    for name in ("a", "b"):
+        store = Store(tmp_path / name)
+        assert run_cell(cell, store, RunOptions(progress=False)).status.value == "ok"
+        values.append(store.load().sort_values("metric")["value"].tolist())
+    assert values[0] == values[1]
+
+
+def test_drift_is_detected() -> None:
+    import pandas as pd
+
+    reference = pd.DataFrame({"task": ["t"], "method": ["m"], "metric": ["acc"], "mean": [0.80], "std": [0.01], "n": [3], "tol": [0.017]})
+    same = reference.assign(mean=[0.81])
+    moved = reference.assign(mean=[0.83])
+    assert compare(same, reference) == ([], [])
+    drifts, _ = compare(moved, reference)
+    assert len(drifts) == 1 and "tol 0.017" in drifts[0].line()
+    assert compare(reference.assign(method=["other"]), reference)[1]  # unmatched both ways
