@@ -81,8 +81,12 @@ class Cell:
         return registry.get_task(self.task).family
 
     def label(self) -> str:
-        """Human-readable: ``digits-lt × focal(gamma=1.0) seed=0 small``."""
-        return f"{self.task}{_params(self.task_params)} × {self.method}{_params(self.method_params)} seed={self.seed} {self.scale}"
+        """Human-readable, non-default params only: ``digits-lt × focal(gamma=1.0) seed=0 small``."""
+        task_defaults = registry.get_task(self.task)().p
+        method_defaults = registry.get_method(self.method)().p
+        tp = {k: v for k, v in self.task_params.items() if task_defaults.get(k) != v}
+        mp = {k: v for k, v in self.method_params.items() if method_defaults.get(k) != v}
+        return f"{self.task}{_params(tp)} × {self.method}{_params(mp)} seed={self.seed} {self.scale}"
 
     def __hash__(self) -> int:
         return hash(self.key)

@@ -340,6 +340,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         print(f"harness: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and closed early
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("harness: interrupted; finished cells are stored, the rest will run next time", file=sys.stderr)
         return 130

@@ -29,6 +29,7 @@ class Table:
     rows: list[str]
     entries: dict[tuple[str, str], Entry]
     published: dict[str, dict[str, float]] = field(default_factory=dict)  # label → {method: value}
+    default_rows: dict[str, str] = field(default_factory=dict)  # row label → method, for rows at default params
     notes: list[str] = field(default_factory=list)
 
 
@@ -52,11 +53,13 @@ def build_table(records: Any, metric: str, scale: str | None = None, published: 
     df = df[[chosen_scale.get(t) == s for t, s in zip(df["task"], df["scale"])]]
     row_of = _labels(df, "method", "_mp")
     col_of = _labels(df, "task", "_tp")
+    df = df.assign(_order=[json.dumps(sorted(p.items())) for p in df["_mp"]])
     higher = bool(df["higher_is_better"].iloc[0]) if "higher_is_better" in df else True
     groups: dict[tuple[str, str], list[float]] = {}
     for i, value in zip(df.index, df["value"]):
         groups.setdefault((row_of[i], col_of[i]), []).append(float(value))
-    table.rows = list(dict.fromkeys(row_of[i] for i in df.sort_values(["method"]).index))
+    table.rows = list(dict.fromkeys(row_of[i] for i in df.sort_values(["method", "_order"]).index))
+    table.default_rows = {row_of[i]: m for i, m, p in zip(df.index, df["method"], df["_mp"]) if p == _defaults(m)}
     table.columns = list(dict.fromkeys(col_of[i] for i in df.index))
     table.entries = {k: Entry(summarize(v)) for k, v in groups.items()}
     for col in table.columns:
@@ -64,6 +67,12 @@ def build_table(records: Any, metric: str, scale: str | None = None, published: 
     scales = sorted(set(chosen_scale.values()), key=SCALE_ORDER.index)
     table.notes.append(f"{metric} ({'higher' if higher else 'lower'} is better), mean ± sample std (n seeds), scale {', '.join(scales)}")
     return table
+
+
+def _defaults(method: str) -> dict[str, Any]:
+    from harness import registry
+
+    return registry.get_method(method)().p
 
 
 def _labels(df: Any, name_col: str, params_col: str) -> dict[Any, str]:
@@ -105,9 +114,9 @@ def _grid(table: Table, bold: tuple[str, str]) -> tuple[list[str], list[list[str
     headers = ["method", *table.columns, *(f"published: {label}" for label in table.published)]
     body = []
     for row in table.rows:
-        base = row.split("(")[0]
+        method = table.default_rows.get(row)
         cells = [_fmt(table.entries.get((row, c)), bold) for c in table.columns]
-        pubs = [f"{v[base]:.4f}" if base in v else "" for v in table.published.values()]
+        pubs = [f"{v[method]:.4f}" if method in v else "" for v in table.published.values()]
         body.append([row, *cells, *pubs])
     return headers, body
 
@@ -122,10 +131,10 @@ def render(table: Table, fmt: str = "md") -> str:
     if fmt == "latex":
         headers, body = _grid(table, ("\\textbf{", "}"))
         body = [[c.replace("±", "$\\pm$") for c in row] for row in body]
-        return tabulate(body, headers, tablefmt="latex_raw") + "\n% " + "; ".join(table.notes)
+        return tabulate(body, headers, tablefmt="latex_raw", disable_numparse=True) + "\n% " + "; ".join(table.notes)
     headers, body = _grid(table, ("**", "**"))
     notes = "\n".join(f"\n_{n}_" for n in table.notes)
-    return tabulate(body, headers, tablefmt="github") + "\n" + notes
+    return tabulate(body, headers, tablefmt="github", disable_numparse=True) + "\n" + notes
 
 
 def to_csv(table: Table) -> str:

@@ -1,0 +1,44 @@
+"""Tables: mean ± std (n), bold only when separated, published numbers, every format."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+
+from harness.cells import Cell, canonical_json
+from harness.tables import build_table, render
+
+
+def _records(series: dict[tuple[str, float], list[float]]) -> pd.DataFrame:
+    rows = []
+    for (task_offset, value), scores in series.items():
+        for seed, score in enumerate(scores):
+            cell = Cell.build("fake-task", "const", seed, "small", {"offset": task_offset}, {"value": value})
+            rows.append({"cell_key": cell.key, "task": "fake-task", "method": "const", "scale": "small", "seed": seed,
+                         "metric": "score", "value": score, "higher_is_better": True,
+                         "params_json": canonical_json({"task": cell.task_params, "method": cell.method_params})})
+    return pd.DataFrame(rows)
+
+
+def test_best_is_bold_only_when_separated(fake_family: list[str]) -> None:
+    apart = build_table(_records({(0.0, 0.5): [0.90, 0.91, 0.92], (0.0, 0.7): [0.70, 0.71, 0.72]}), "score")
+    close = build_table(_records({(0.0, 0.5): [0.90, 0.80, 0.95], (0.0, 0.7): [0.88, 0.85, 0.90]}), "score")
+    assert [e.bold for e in apart.entries.values()].count(True) == 1
+    assert not any(e.bold for e in close.entries.values())
+    text = render(apart, "md")
+    assert "**0.9100 ± 0.0100 (3)**" in text and "const(value=0.5)" in text
+
+
+def test_published_column_and_formats(fake_family: list[str]) -> None:
+    records = _records({(0.0, 0.5): [0.9, 0.91, 0.92]})
+    table = build_table(records, "score", published={"paper": {"const": 0.95}})
+    assert "published: paper" in render(table, "md") and "0.9500" in render(table, "md")
+    assert "\\pm" in render(table, "latex")
+    csv = pd.read_csv(io.StringIO(render(table, "csv")))
+    assert csv.loc[0, "n"] == 3 and abs(csv.loc[0, "mean"] - 0.91) < 1e-9
+
+
+def test_task_param_grid_becomes_columns(fake_family: list[str]) -> None:
+    table = build_table(_records({(0.0, 0.5): [0.9, 0.9], (1.0, 0.5): [1.9, 1.9]}), "score")
+    assert table.columns == ["fake-task(offset=0.0)", "fake-task(offset=1.0)"]
