@@ -6,6 +6,8 @@ Two kinds:
   paired over shared seeds. Operators: ``>`` (A beats B by more than ``min_delta``), ``>=``
   (A is no worse than B by more than ``min_delta``), and their mirrors ``<``, ``<=``.
   A method may carry params: ``focal[gamma=0.5] > erm``; unnamed params are the defaults.
+  ``can{can_confident_accuracy} > can{can_unconfident_accuracy}`` compares two metrics of the
+  same cells, paired over seeds.
 * ``value``: ``checks = [{task, method, metric, op, value}]`` on deterministic cells
   (e.g. "humans rank first under the geometric mean").
 """
@@ -21,18 +23,23 @@ from typing import Any
 from harness import registry
 from harness.errors import UserError
 
-_SIDE = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s*(?:\[(.*)\])?\s*$")
+_SIDE = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s*(?:\[(.*)\])?\s*(?:\{\s*([A-Za-z0-9_.\-]+)\s*\})?\s*$")
 _OPS = (">=", "<=", "==", ">", "<")
 
 
 @dataclass(frozen=True)
 class MethodSpec:
+    """``name[param=value,…]{metric}``: a method at given params; ``{metric}`` overrides the
+    claim's metric for this side (to compare two metrics of the same cells)."""
+
     name: str
     params: dict[str, Any] = field(default_factory=dict)
+    metric: str | None = None
 
     def label(self) -> str:
         inner = ",".join(f"{k}={v}" for k, v in sorted(self.params.items()))
-        return f"{self.name}[{inner}]" if inner else self.name
+        text = f"{self.name}[{inner}]" if inner else self.name
+        return f"{text}{{{self.metric}}}" if self.metric else text
 
 
 @dataclass(frozen=True)
@@ -84,8 +91,8 @@ class Claim:
 def parse_method_spec(text: str, where: str) -> MethodSpec:
     match = _SIDE.match(text)
     if not match:
-        raise UserError(f"{where}: cannot read method {text!r}; write name or name[param=value,…]")
-    name, inner = match.group(1), match.group(2)
+        raise UserError(f"{where}: cannot read method {text!r}; write name, name[param=value,…] or name{{metric}}")
+    name, inner, metric = match.group(1), match.group(2), match.group(3)
     method = registry.get_method(name)
     params: dict[str, Any] = {}
     for pair in filter(None, (inner or "").split(",")):
@@ -93,7 +100,7 @@ def parse_method_spec(text: str, where: str) -> MethodSpec:
         if not eq:
             raise UserError(f"{where}: method params must be key=value, got {pair!r}")
         params[key.strip()] = value.strip()
-    return MethodSpec(method.name, _parsed(method, params))
+    return MethodSpec(method.name, _parsed(method, params), metric)
 
 
 def _parsed(method: Any, params: dict[str, Any]) -> dict[str, Any]:

@@ -70,7 +70,8 @@ def _series(index: RecordIndex, task: str, tp: dict[str, Any], spec: MethodSpec,
 
 
 def run_command(task: str, methods: Iterable[MethodSpec], scale: str, seeds: str, tp: dict[str, Any]) -> str:
-    specs = list(methods)
+    specs = list(dict.fromkeys((s.name, tuple(sorted(s.params.items()))) for s in methods))
+    specs = [MethodSpec(name, dict(params)) for name, params in specs]
     parts = ["harness run", f"--tasks {task}", f"--methods {','.join(dict.fromkeys(s.name for s in specs))}"]
     parts += [f"--seeds {seeds}"] if seeds else []
     parts.append(f"--scale {scale}")
@@ -101,8 +102,8 @@ def _paired_evidence(claim: Claim, index: RecordIndex, task: str, cmp: Compariso
         why = f"no records at scale {'/'.join(wanted)}" + (f" (only {'/'.join(sorted(present))})" if present else "")
         return Evidence(task, cmp.label(), INCONCLUSIVE, why), run_command(task, [cmp.a, cmp.b], scale, seeds_hint, claim.task_params)
     scale = usable[0]
-    a = _series(index, task, claim.task_params, cmp.a, scale, claim.metric)
-    b = _series(index, task, claim.task_params, cmp.b, scale, claim.metric)
+    a = _series(index, task, claim.task_params, cmp.a, scale, cmp.a.metric or claim.metric)
+    b = _series(index, task, claim.task_params, cmp.b, scale, cmp.b.metric or claim.metric)
     missing = [s for s, series in ((cmp.a, a), (cmp.b, b)) if not series]
     if missing:
         why = f"cells missing: {', '.join(s.label() for s in missing)} at scale {scale}"

@@ -133,3 +133,12 @@ def test_declared_claims_all_load() -> None:
 
     claims = all_claims("longtail")
     assert {"7615-la-loss-beats-erm", "7615-la-posthoc-beats-erm"} <= {c.id for c in claims}
+
+
+def test_two_metrics_of_the_same_cells(fake_family: list[str]) -> None:
+    hi = _records({"0.5": [0.9, 0.92, 0.91, 0.93]})
+    lo = _records({"0.5": [0.5, 0.55, 0.52, 0.5]}).assign(metric="other")
+    claim = _claim("const{score} > const{other}")
+    assert claim.comparisons[0].a.metric == "score"
+    (v,) = judge_all([claim], pd.concat([hi, lo]))
+    assert v.verdict == SUPPORTED, v.reason

@@ -52,3 +52,13 @@ def test_gaussian_bayes_rule() -> None:
     rule = (split.x_test.sum(1) > 0).astype(int)
     # the empirical balanced accuracy of the Bayes rule is within sampling error of the analytic one
     assert balanced_accuracy_score(split.y_test, rule) == pytest.approx(bayes_balanced_accuracy(), abs=0.01)
+
+
+def test_prior_weighted_accuracy_is_accuracy_on_prior_distributed_data() -> None:
+    rng = np.random.default_rng(7)
+    y = np.repeat(np.arange(4), 100)  # balanced test set
+    pred = np.where(rng.random(400) < 0.7, y, rng.integers(0, 4, 400))
+    counts = np.array([800, 100, 60, 40])
+    weights = (counts / counts.sum())[y] / 100  # reweight each test example to the training prior
+    expected = accuracy_score(y, pred, sample_weight=weights)
+    assert longtail_metrics(y, pred, counts)["prior_weighted_accuracy"] == pytest.approx(expected)

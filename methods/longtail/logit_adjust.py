@@ -2,6 +2,9 @@
 
 * ``logit_adjust`` (loss): L = −log softmax(f(x) + τ·log π)_y, predict argmax f(x).
 * ``logit_adjust_posthoc``: train with cross-entropy, predict argmax f(x) − τ·log π.
+  With ``base=logit_adjust`` it post-processes a model trained with the LA loss instead; then
+  τ = −1 gives argmax f(x) + log π, the prediction the article recommends for plain accuracy on
+  data distributed like the training set.
 
 π is the empirical training prior. With τ = 1 both target the balanced error.
 """
@@ -37,8 +40,11 @@ class LogitAdjustPosthoc(LongTailMethod):
 
     name = "logit_adjust_posthoc"
     aliases = ("la_posthoc",)
-    params = (TAU,)
-    base = ("erm", {})
+    params = (TAU, Param("base", "str", "erm", "the trained cell whose logits are adjusted", choices=("erm", "logit_adjust")))
+
+    @property
+    def base(self) -> tuple[str, dict[str, Any]]:
+        return (self.p["base"], {})
 
     def postprocess(self, logits: np.ndarray, log_prior: np.ndarray) -> np.ndarray:
         return logits - self.p["tau"] * log_prior

@@ -1,4 +1,6 @@
-"""Long-tail metrics in NumPy: accuracy, balanced accuracy, many/medium/few-shot accuracy.
+"""Long-tail metrics in NumPy: accuracy, balanced accuracy, prior-weighted accuracy (what
+plain accuracy would be on a test set distributed like the training set), many/medium/few-shot
+accuracy.
 
 Shot groups follow the usual convention (Liu et al. 2019): a class is *many*-shot with more
 than ``many`` training examples, *few*-shot with fewer than ``few``, *medium* otherwise. A group
@@ -22,9 +24,12 @@ def longtail_metrics(y: np.ndarray, pred: np.ndarray, train_counts: np.ndarray, 
     n_classes = len(train_counts)
     acc_c = per_class_accuracy(y, pred, n_classes)
     present = ~np.isnan(acc_c)
+    prior = train_counts / train_counts.sum()
     metrics = {
         "accuracy": float(np.mean(pred == y)),
         "balanced_accuracy": float(np.mean(acc_c[present])),
+        # accuracy on test data distributed like the training set: Σ_c π_c·acc_c (classes present)
+        "prior_weighted_accuracy": float(np.sum(prior[present] * acc_c[present]) / np.sum(prior[present])),
     }
     groups = {
         "many_shot_accuracy": train_counts > many,
