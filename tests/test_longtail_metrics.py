@@ -62,3 +62,15 @@ def test_prior_weighted_accuracy_is_accuracy_on_prior_distributed_data() -> None
     weights = (counts / counts.sum())[y] / 100  # reweight each test example to the training prior
     expected = accuracy_score(y, pred, sample_weight=weights)
     assert longtail_metrics(y, pred, counts)["prior_weighted_accuracy"] == pytest.approx(expected)
+
+
+def test_7708_identities_on_random_logits() -> None:
+    from methods.longtail.logit_adjust import la_identities
+
+    rng = np.random.default_rng(3)
+    z, y = rng.normal(0, 3, (500, 6)), rng.integers(0, 6, 500)
+    log_prior = np.log(np.array([0.5, 0.2, 0.1, 0.1, 0.05, 0.05]))
+    out = la_identities(z, y, log_prior, tau=1.0)
+    assert out["la_margin_identity_error"] < 1e-9
+    assert out["la_reweight_ratio_spread"] > 0.1  # LA is no per-class re-weighting
+    assert la_identities(z, y, log_prior, tau=0.0)["la_reweight_ratio_spread"] < 1e-12  # τ=0: LA is CE

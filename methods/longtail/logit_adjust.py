@@ -33,6 +33,17 @@ class LogitAdjustLoss(LongTailMethod):
     def loss(self, logits: Any, y: Any, ctx: Any) -> Any:
         return cross_entropy(logits + self.p["tau"] * ctx.log_prior, y)
 
+    def diagnostics(self, logits: np.ndarray, scores: np.ndarray, log_prior: np.ndarray, y: np.ndarray) -> dict[str, float]:
+        """The identities of kexue.fm/archives/7708, evaluated on this model's test logits.
+
+        * ``la_margin_identity_error``: max |CE(z + τ log π, y) − log(1 + Σ_{j≠y} exp(z_j − z_y + τ log(π_j/π_y)))|,
+          i.e. the LA loss is CE with an additive margin τ·log(π_j/π_y) on every wrong class (≈ 0).
+        * ``la_reweight_ratio_spread``: the largest within-class spread of LA_i / CE_i. Re-weighting
+          multiplies each example's CE by w_y (outside the log: a constant ratio per class), so a
+          spread > 0 shows that no per-class weight reproduces LA, which acts inside the log.
+        """
+        return la_identities(logits.astype(np.float64), y, log_prior, self.p["tau"])
+
 
 @register
 class LogitAdjustPosthoc(LongTailMethod):
@@ -48,3 +59,20 @@ class LogitAdjustPosthoc(LongTailMethod):
 
     def postprocess(self, logits: np.ndarray, log_prior: np.ndarray) -> np.ndarray:
         return logits - self.p["tau"] * log_prior
+
+
+def _ce(z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    shifted = z - z.max(1, keepdims=True)
+    return np.log(np.exp(shifted).sum(1)) - shifted[np.arange(len(y)), y]
+
+
+def la_identities(z: np.ndarray, y: np.ndarray, log_prior: np.ndarray, tau: float) -> dict[str, float]:
+    rows = np.arange(len(y))
+    la = _ce(z + tau * log_prior, y)
+    margins = z - z[rows, y][:, None] + tau * (log_prior[None, :] - log_prior[y][:, None])
+    margins[rows, y] = -np.inf  # the sum runs over j ≠ y
+    top = np.maximum(margins.max(1), 0.0)
+    via_margin = top + np.log(np.exp(-top) + np.exp(margins - top[:, None]).sum(1))
+    ratio = la / np.maximum(_ce(z, y), 1e-12)
+    spread = max((np.ptp(ratio[y == c]) for c in np.unique(y) if np.sum(y == c) > 1), default=0.0)
+    return {"la_margin_identity_error": float(np.max(np.abs(la - via_margin))), "la_reweight_ratio_spread": float(spread)}
