@@ -50,6 +50,7 @@ class Task(_Component):
     data: ClassVar[tuple[DataFile, ...]] = ()
     scales: ClassVar[Mapping[str, str]] = {s: s for s in SCALES}
     uses_torch: ClassVar[bool] = True  # False: pure NumPy, no torch import or seeding needed
+    max_threads: ClassVar[int | None] = None  # tiny models run fastest on one thread (no spin-waits)
     seeded: ClassVar[bool] = True  # False: the result does not depend on the seed (one seed suffices)
     higher_is_better: ClassVar[Mapping[str, bool]] = {}
     primary_metric: ClassVar[str] = ""

@@ -189,6 +189,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         _print_dry_run(cells, the_plan, store)
         return 0
     store.ensure_writable()
+    sys.stdout.flush()  # a cell that forks must not inherit (and re-print) buffered output
     device = resolve_device(opts["device"])
     options = RunOptions(device=device, workers=opts["workers"], timeout_s=opts["timeout"], progress=sys.stderr.isatty() or True)
     t0 = time.monotonic()

@@ -76,13 +76,22 @@ class RunOptions:
     progress: bool = True
 
 
+def cpu_threads(task_max: int | None, workers: int) -> int:
+    """Torch threads per cell: ``$HARNESS_THREADS``, else the cores shared among the workers,
+    capped by what the task can use (more threads than work only spin and slow down)."""
+    if os.environ.get("HARNESS_THREADS"):
+        return max(1, int(os.environ["HARNESS_THREADS"]))
+    share = max(1, (os.cpu_count() or 1) // max(1, workers))
+    return min(share, task_max) if task_max else share
+
+
 def run_cell(cell: Cell, store: Store, options: RunOptions) -> Outcome:
     """Run one cell in this process and store its record, or its failure. Never raises."""
     started_at, t0 = utc_now(), time.monotonic()
     deadline = t0 + options.timeout_s if options.timeout_s else None
     try:
         task, method = cell.make_task(), cell.make_method()
-        threads = max(1, (os.cpu_count() or 1) // max(1, options.workers))
+        threads = cpu_threads(task.max_threads, options.workers)
         seed_everything(cell.seed, use_torch=task.uses_torch, threads=threads)
         ctx = RunContext(seed=cell.seed, scale=cell.scale, device=options.device, deadline=deadline, store=store, cell=cell)
         result = task.run(method, ctx)

@@ -30,6 +30,7 @@ class DigitsLT(LongTailTask):
 
     name: ClassVar[str] = "digits-lt"
     version: ClassVar[str] = "1"
+    max_threads: ClassVar[int | None] = 1
     params = (
         Param("rho", "float", 10.0, "imbalance ratio n_max/n_min (100 leaves 1 image in the last class)", minimum=1.0),
         Param("n_max", "int", 125, "training images of the largest class", minimum=1),

@@ -30,6 +30,7 @@ class GaussianLT(LongTailTask):
 
     name: ClassVar[str] = "gaussian-lt"
     version: ClassVar[str] = "1"
+    max_threads: ClassVar[int | None] = 1
     params = (
         Param("positive_rate", "float", 0.05, "P(y=+1) in training", minimum=0.0),
         Param("n_train", "int", 10000, "training examples (small/full scale)", minimum=10),
