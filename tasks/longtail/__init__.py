@@ -12,3 +12,6 @@ Protocol hooks a long-tail method provides (see ``methods/longtail/base.py``):
 # One import per module that registers tasks (each must be torch-free at import time).
 from tasks.longtail import digits  # noqa: F401
 from tasks.longtail import gaussian  # noqa: F401
+from tasks.longtail import plots  # noqa: F401
+from tasks.longtail import cifar  # noqa: F401
+from tasks.longtail import text  # noqa: F401
