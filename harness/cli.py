@@ -221,14 +221,15 @@ def _print_report(store: Any, task_names: list[str]) -> None:
     from harness.claims import all_claims
     from harness.verdicts import judge_all
 
-    records = store.load(task_names)
     claims = [c for c in all_claims() if set(c.tasks or [k.task for k in c.checks]) & set(task_names)]
+    records = store.load(sorted(set(task_names) | set(_claim_tasks(claims))))
+    shown = records[records["task"].isin(task_names)]
     for metric in _metrics_for(task_names):
-        table = tables.build_table(records, metric, published=report.published_columns(claims, metric))
+        table = tables.build_table(shown, metric, published=report.published_columns(claims, metric))
         print(f"\n{tables.render(table, 'md')}")
     if claims:
         print("\nCLAIMS")
-        print("\n".join(report.verdict_lines(judge_all(claims, store.load(_claim_tasks(claims))))))
+        print("\n".join(report.verdict_lines(judge_all(claims, records))))
 
 
 def _claim_tasks(claims: list[Any]) -> list[str]:

@@ -9,6 +9,10 @@ from harness.errors import UserError
 
 
 def cuda_available() -> bool:
+    """True when torch sees a CUDA device; answered without importing torch on a machine
+    with no NVIDIA driver (so cached runs and dry runs start fast)."""
+    if not (os.path.exists("/proc/driver/nvidia") or any(os.path.exists(f"/dev/nvidia{i}") for i in range(8))):
+        return False
     try:
         import torch
     except ImportError:

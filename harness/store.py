@@ -133,15 +133,16 @@ class Store:
         """All finished records as one pandas DataFrame (empty with no columns if none)."""
         import pandas as pd
 
-        frames = []
+        tables = []
         for path in self.record_files(tasks):
             try:
-                frames.append(pq.read_table(path).to_pandas())
+                tables.append(pq.read_table(path))
             except (pa.ArrowInvalid, OSError):
                 self.quarantine(path)
-        if not frames:
+        if not tables:
             return pd.DataFrame(columns=["cell_key", "task", "method", "seed", "scale", "metric", "value"])
-        return pd.concat(frames, ignore_index=True)
+        # one conversion to pandas; columns a family lacks (its params) become nulls
+        return pa.concat_tables(tables, promote_options="permissive").to_pandas()
 
     def load_predictions(self, key: str) -> "Any":
         path = self.preds_path(key)

@@ -41,6 +41,9 @@ def _varying_label(name: str, params: dict[str, Any], varying: list[str]) -> str
 def build_table(records: Any, metric: str, scale: str | None = None, published: dict[str, dict[str, float]] | None = None) -> Table:
     """``records``: the store's DataFrame, already filtered to the tasks of interest."""
     df = records[records["metric"] == metric]
+    if "finished_at" in df and len(df):  # a re-keyed cell (new version/data) supersedes its old record
+        identity = ["task", "method", "params_json", "seed", "scale", "metric"]
+        df = df.sort_values("finished_at").drop_duplicates(identity, keep="last")
     table = Table(metric=metric, columns=[], rows=[], entries={}, published=published or {})
     if df.empty:
         return table
