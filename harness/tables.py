@@ -63,7 +63,7 @@ def build_table(records: Any, metric: str, scale: str | None = None, published: 
         groups.setdefault((row_of[i], col_of[i]), []).append(float(value))
     table.rows = list(dict.fromkeys(row_of[i] for i in df.sort_values(["method", "_order"]).index))
     table.default_rows = {row_of[i]: m for i, m, p in zip(df.index, df["method"], df["_mp"]) if p == _defaults(m)}
-    table.columns = list(dict.fromkeys(col_of[i] for i in df.index))
+    table.columns = sorted(dict.fromkeys(col_of[i] for i in df.index))
     table.entries = {k: Entry(summarize(v)) for k, v in groups.items()}
     for col in table.columns:
         _mark_best(table, col, higher)
