@@ -191,7 +191,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     store.ensure_writable()
     sys.stdout.flush()  # a cell that forks must not inherit (and re-print) buffered output
     device = resolve_device(opts["device"])
-    options = RunOptions(device=device, workers=opts["workers"], timeout_s=opts["timeout"], progress=sys.stderr.isatty() or True)
+    options = RunOptions(device=device, workers=opts["workers"], timeout_s=opts["timeout"], progress=True)
     t0 = time.monotonic()
     outcomes = execute(the_plan.to_run, store, options)
     failed = [o for o in outcomes if o.status.value == "failed"]

@@ -16,9 +16,6 @@ from harness.api import CellResult
 from harness.cells import Cell, canonical_json
 from harness.provenance import provenance
 
-IDENTITY = ["cell_key", "run_id", "task", "task_version", "family", "method", "method_version", "seed", "scale", "split"]
-
-
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 

@@ -113,11 +113,11 @@ def families() -> list[str]:
     return sorted({t.family for t in tasks().values()})
 
 
-def _lookup(kind: str, table: dict[str, Any], name: str, extra: list[str] = []) -> Any:
+def _lookup(kind: str, table: dict[str, Any], name: str, extra: tuple[str, ...] | list[str] = ()) -> Any:
     name = _aliases.get(name, name)
     if name in table:
         return table[name]
-    candidates = list(table) + list(_aliases) + extra
+    candidates = [*table, *_aliases, *extra]
     close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.5)
     hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
     raise UserError(f"unknown {kind} {name!r}{hint} (run `harness list {kind}s`)")
