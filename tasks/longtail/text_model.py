@@ -30,7 +30,6 @@ EVAL_BATCH = 1024
 # Intra-op threads while training. Each step is thousands of tiny sparse ops; on the 2-core
 # machines with another busy process, 2 OpenMP threads made a CLINC small cell 16× slower
 # (646 s against 40 s with one thread), while with the machine idle 2 threads gained only ~20%.
-TRAIN_THREADS = 1
 
 
 class BagOfNgrams(torch.nn.Module):
@@ -89,25 +88,9 @@ def train_bag_logits(
     schedule: Schedule,
     ctx: RunContext,
 ) -> np.ndarray:
-    """Train ``model`` with ``method.loss`` (sparse Adam + Adam, linear decay), return test logits."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(TRAIN_THREADS)
-    try:
-        return _train(model, bags_train, y_train, bags_test, counts, method, schedule, ctx)
-    finally:
-        torch.set_num_threads(previous)
+    """Train ``model`` with ``method.loss`` (sparse Adam + Adam, linear decay), return test logits.
 
-
-def _train(
-    model: BagOfNgrams,
-    bags_train: np.ndarray,
-    y_train: np.ndarray,
-    bags_test: np.ndarray,
-    counts: np.ndarray,
-    method: object,
-    schedule: Schedule,
-    ctx: RunContext,
-) -> np.ndarray:
+    Runs on one torch thread (the task's ``max_threads``): small sparse ops gain nothing from more."""
     device = ctx.device if ctx.device.startswith("cuda") else "cpu"
     model.to(device)
     generator = torch.Generator().manual_seed(ctx.seed)
