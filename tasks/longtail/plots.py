@@ -6,6 +6,7 @@ Drawn from stored records and per-example predictions only (``harness plot``); P
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,9 @@ def per_class_figure(task: str, records: Any, store: Any, outdir: Path) -> list[
             if preds is not None:
                 per_seed.append(per_class_accuracy(preds["y"].to_numpy(), preds["pred"].to_numpy(), len(counts)))
         if per_seed:
-            mean = np.nanmean(np.stack(per_seed), axis=0)
+            with warnings.catch_warnings():  # a class absent from the test set stays NaN
+                warnings.simplefilter("ignore", RuntimeWarning)
+                mean = np.nanmean(np.stack(per_seed), axis=0)
             ax.plot(np.arange(len(counts)), mean[order], marker="o", ms=3, label=f"{method} (n={len(per_seed)})")
     ax.set_xlabel("classes, most to least frequent in training")
     ax.set_ylabel("test accuracy of the class")
