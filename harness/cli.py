@@ -275,6 +275,11 @@ def cmd_table(args: argparse.Namespace) -> int:
     if args.write:
         families = sorted({registry.get_task(t).family for t in (names or set(records["task"]))})
         for family in families:
+            own_page = registry.pages().get(family)
+            if own_page is not None:
+                for written in own_page(args.store):
+                    print(f"wrote {written}")
+                continue
             claims = all_claims(family)
             fam_records = records[records["family"] == family] if len(records) else records
             page = report.family_page(family, fam_records, claims, judge_all(claims, store.load(_claim_tasks(claims))))

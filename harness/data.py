@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from functools import lru_cache
 from pathlib import Path
 
 from harness.api import DataFile
@@ -36,10 +37,17 @@ def is_available(files: tuple[DataFile, ...]) -> bool:
 
 
 def sha256_of(path: Path) -> str:
-    """sha256 of a file, memoised next to the user cache by (path, size, mtime)."""
+    """sha256 of a file, memoised in-process and on disk by (path, size, mtime)."""
     stat = path.stat()
+    return _sha256_memo(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=256)
+def _sha256_memo(resolved: str, size: int, mtime_ns: int) -> str:
+    """Cell keys ask for fingerprints hundreds of times per command: read the disk memo once."""
+    path = Path(resolved)
     memo_path = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "harness" / "sha256.json"
-    memo_key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    memo_key = f"{resolved}|{size}|{mtime_ns}"
     try:
         memo = json.loads(memo_path.read_text())
     except (OSError, ValueError):

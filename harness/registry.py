@@ -28,6 +28,7 @@ _aliases: dict[str, str] = {}
 _commands: dict[str, "Command"] = {}
 _claim_files: list[Path] = []
 _plotters: dict[str, Callable[..., list[Path]]] = {}
+_pages: dict[str, Callable[[str | None], list[str]]] = {}
 _loaded = False
 
 C = TypeVar("C", bound=type)
@@ -66,6 +67,17 @@ def register_plotter(family: str, plot: Callable[..., list[Path]]) -> None:
 def plotters() -> dict[str, Callable[..., list[Path]]]:
     load_plugins()
     return dict(_plotters)
+
+
+def register_page(family: str, write: Callable[[str | None], list[str]]) -> None:
+    """A family's own committed page: ``write(store_dir) -> [written paths]`` replaces the
+    generic ``results/tables/<family>.md`` of ``harness table --write``."""
+    _pages[family] = write
+
+
+def pages() -> dict[str, Callable[[str | None], list[str]]]:
+    load_plugins()
+    return dict(_pages)
 
 
 def register_claims(path: Path) -> None:

@@ -133,12 +133,15 @@ class Store:
         """All finished records as one pandas DataFrame (empty with no columns if none)."""
         import pandas as pd
 
-        tables = []
-        for path in self.record_files(tasks):
-            try:
-                tables.append(pq.read_table(path))
-            except (pa.ArrowInvalid, OSError):
+        from concurrent.futures import ThreadPoolExecutor
+
+        paths = self.record_files(tasks)
+        with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) * 2)) as pool:  # arrow reads release the GIL
+            read = list(pool.map(_read_or_none, paths))
+        for path, table in zip(paths, read):
+            if table is None:
                 self.quarantine(path)
+        tables = [t for t in read if t is not None]
         if not tables:
             return pd.DataFrame(columns=["cell_key", "task", "method", "seed", "scale", "metric", "value"])
         # one conversion to pandas; columns a family lacks (its params) become nulls
@@ -156,6 +159,13 @@ class Store:
 
     def failures(self) -> list[dict[str, Any]]:
         return [json.loads(p.read_text()) for p in sorted((self.root / "failed").glob("*.json"))]
+
+
+def _read_or_none(path: Path) -> pa.Table | None:
+    try:
+        return pq.read_table(path)
+    except (pa.ArrowInvalid, OSError):
+        return None
 
 
 def _looks_like_parquet(path: Path) -> bool:

@@ -21,7 +21,7 @@ from typing import Any
 
 from harness import registry
 from harness.errors import UserError
-from harness.registry import Command, register_command
+from harness.registry import Command, register_command, register_page
 
 FAMILY = "leaderboard"
 DEFAULT_METHODS = "arithmetic,geometric,harmonic"
@@ -110,3 +110,6 @@ def write_page(store_dir: str | None) -> list[str]:
     path.write_text(text, encoding="utf-8")
     return [str(p.relative_to(ROOT)) for p in (path, *figures)]
 
+
+
+register_page(FAMILY, write_page)

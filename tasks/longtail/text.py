@@ -49,6 +49,11 @@ def ngram_params(dim: int, dropout: float) -> tuple[Param, ...]:
     )
 
 
+def by_scale(epochs: tuple[int, int, int], lr: float, batch_size: int = 32) -> dict[str, Schedule]:
+    """Smoke / small / full schedules that differ only in their number of epochs."""
+    return {scale: Schedule(epochs=e, batch_size=batch_size, lr=lr) for scale, e in zip(("smoke", "small", "full"), epochs)}
+
+
 class TextLongTailTask(LongTailTask):
     """A long-tail text task with the hashed n-gram bag backbone (``_train`` overridden)."""
 
@@ -117,11 +122,7 @@ class IflytekFew(TextLongTailTask):
     data = (td.IFLYTEK_TRAIN, td.IFLYTEK_TEST)
     n_classes = td.IFLYTEK_CLASSES
     params = (NGRAM_MAX, *ngram_params(dim=100, dropout=0.5), *shot_params(29, 20, "IFLYTEK trains on 1–40 per class"))
-    schedules = {
-        "smoke": Schedule(epochs=2, batch_size=32, lr=5e-2),
-        "small": Schedule(epochs=8, batch_size=32, lr=5e-2),
-        "full": Schedule(epochs=16, batch_size=32, lr=5e-2),
-    }
+    schedules = by_scale((2, 8, 16), lr=5e-2)
     scales = {
         "smoke": "25% of train per class, 400 test, char-n-gram bag, 2 epochs",
         "small": "full FewCLUE splits, char 1-2-gram bag (2^18×100), 8 epochs",
@@ -156,11 +157,7 @@ class TnewsFew(TextLongTailTask):
         *ngram_params(dim=100, dropout=0.5),
         *shot_params(100, 20, "TNEWS has 72–80 per class: every class is medium-shot"),
     )
-    schedules = {
-        "smoke": Schedule(epochs=3, batch_size=32, lr=1e-2),
-        "small": Schedule(epochs=10, batch_size=32, lr=1e-2),
-        "full": Schedule(epochs=20, batch_size=32, lr=1e-2),
-    }
+    schedules = by_scale((3, 10, 20), lr=1e-2)
     scales = {
         "smoke": "25% of train per class, 400 test, char-n-gram bag, 3 epochs",
         "small": "full FewCLUE splits, char 1-2-gram bag (2^18×100), 10 epochs",
@@ -198,16 +195,8 @@ class Clinc150Imbalanced(TextLongTailTask):
         *ngram_params(dim=100, dropout=0.5),
         *shot_params(75, 40, "CLINC imbalanced trains on 25/50/75/100 per intent"),
     )
-    schedules = {
-        "smoke": Schedule(epochs=3, batch_size=32, lr=3e-2),
-        "small": Schedule(epochs=8, batch_size=32, lr=3e-2),
-        "full": Schedule(epochs=16, batch_size=32, lr=3e-2),
-    }
-    minilm_schedules = {
-        "smoke": Schedule(epochs=5, batch_size=64, lr=1e-2),
-        "small": Schedule(epochs=30, batch_size=64, lr=1e-2),
-        "full": Schedule(epochs=60, batch_size=64, lr=1e-2),
-    }
+    schedules = by_scale((3, 8, 16), lr=3e-2)
+    minilm_schedules = by_scale((5, 30, 60), lr=1e-2, batch_size=64)
     scales = {
         "smoke": "25% of train per intent, 400 test; n-gram bag 3 epochs (minilm: linear head 5 epochs)",
         "small": "full train/test; n-gram bag 8 epochs (minilm: linear head 30 epochs)",
