@@ -37,34 +37,52 @@ def is_available(files: tuple[DataFile, ...]) -> bool:
 
 
 def sha256_of(path: Path) -> str:
-    """sha256 of a file, memoised in-process and on disk by (path, size, mtime)."""
+    """sha256 of a file, memoised in-process and on disk by what an edit cannot keep unchanged.
+
+    The memo key is (path, device, inode, size, mtime, ctime): an edit that keeps the size and
+    restores the mtime (``touch -r``) still moves the ctime, which no unprivileged call can set
+    back, and a file replaced by another gets a new inode. So a memo hit always means the bytes
+    hashed before are the bytes there now.
+    """
     stat = path.stat()
-    return _sha256_memo(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    return _sha256_memo(str(path.resolve()), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
 
 
-@lru_cache(maxsize=256)
-def _sha256_memo(resolved: str, size: int, mtime_ns: int) -> str:
-    """Cell keys ask for fingerprints hundreds of times per command: read the disk memo once."""
-    path = Path(resolved)
-    memo_path = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "harness" / "sha256.json"
-    memo_key = f"{resolved}|{size}|{mtime_ns}"
-    try:
-        memo = json.loads(memo_path.read_text())
-    except (OSError, ValueError):
-        memo = {}
-    if memo_key in memo:
-        return memo[memo_key]
+def sha256_fresh(path: Path) -> str:
+    """sha256 of the bytes on disk now, ignoring every memo (``harness fsck --data``)."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
-    memo[memo_key] = digest.hexdigest()
+    return digest.hexdigest()
+
+
+def _memo_path() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "harness" / "sha256-v2.json"
+
+
+@lru_cache(maxsize=256)
+def _sha256_memo(resolved: str, dev: int, ino: int, size: int, mtime_ns: int, ctime_ns: int) -> str:
+    """Cell keys ask for fingerprints hundreds of times per command: read the disk memo once."""
+    memo_path = _memo_path()
+    memo_key = f"{resolved}|{dev}|{ino}|{size}|{mtime_ns}|{ctime_ns}"
+    try:
+        memo = json.loads(memo_path.read_text())
+    except (OSError, ValueError):
+        memo = {}
+    if isinstance(memo.get(memo_key), str):
+        return memo[memo_key]
+    digest = sha256_fresh(Path(resolved))
+    memo = {k: v for k, v in memo.items() if not k.startswith(resolved + "|")}  # one entry per file
+    memo[memo_key] = digest
     try:
         memo_path.parent.mkdir(parents=True, exist_ok=True)
-        memo_path.write_text(json.dumps(memo))
+        tmp = memo_path.with_name(f".{memo_path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(memo))
+        os.replace(tmp, memo_path)  # concurrent commands never see half a memo
     except OSError:
         pass
-    return memo[memo_key]
+    return digest
 
 
 def resolve(file: DataFile) -> Path:

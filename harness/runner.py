@@ -4,11 +4,20 @@ A cell is finished when its record is in the store; failed cells are recorded ap
 retried on the next run. One cell raising, producing NaN, or overrunning ``--timeout`` never
 stops the others. ``--workers N`` runs N cells at once in separate processes (on one GPU when
 the device is CUDA, so that small cells share it).
+
+Shared use: each cell is computed under a lease (``<store>/leases/<key>.lease``, see
+harness.lease), so two runs asking for the same cells split them instead of both computing all;
+a cell another live run holds is waited for and then read from the store. Pool workers die with
+their parent (a parent-death signal where the OS has one, and a watchdog on the parent's pid).
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
+import sys
+import threading
 import time
 import traceback
 import uuid
@@ -16,6 +25,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from enum import Enum
 from multiprocessing import get_context
+
+from datetime import datetime
 
 from harness.api import RunContext
 from harness.cells import Cell
@@ -92,7 +103,7 @@ def run_cell(cell: Cell, store: Store, options: RunOptions) -> Outcome:
     try:
         task, method = cell.make_task(), cell.make_method()
         threads = cpu_threads(task.max_threads, options.workers)
-        seed_everything(cell.seed, use_torch=task.uses_torch, threads=threads)
+        seed_everything(cell.seed, use_torch=task.uses_torch, threads=threads, deterministic=not options.device.startswith("cuda"))
         ctx = RunContext(seed=cell.seed, scale=cell.scale, device=options.device, deadline=deadline, store=store, cell=cell)
         result = task.run(method, ctx)
         bad = non_finite_metrics(result)
@@ -126,27 +137,93 @@ def run_cell(cell: Cell, store: Store, options: RunOptions) -> Outcome:
         return Outcome(cell, Status.FAILED, wall, error)
 
 
+def _die_with_parent(parent_pid: int) -> None:
+    """Pool worker start-up: never outlive the run that started us (an orphan would go on
+    writing records and hold its memory forever after a kill -9 of the parent)."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:  # the parent died before we could ask to follow it
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+
+
+def _run_leased(cell: Cell, store: Store, options: RunOptions, since: datetime) -> Outcome:
+    """Run a cell under its lease. SKIPPED (with who holds it) when another live run is
+    computing it; CACHED when a concurrent run stored it after this run started."""
+    lease = store.try_lease(cell, options.run_id)
+    if lease is None:
+        holder = store.lease_holder(cell)
+        return Outcome(cell, Status.SKIPPED, 0.0, f"being computed by {holder.describe() if holder else 'another run'}")
+    with lease:
+        if store.finished_after(cell, since):
+            return Outcome(cell, Status.CACHED)
+        return run_cell(cell, store, options)
+
+
+def _wait_for_others(deferred: list[Cell], store: Store, options: RunOptions, since: datetime, bar: object) -> list[Outcome]:
+    """Cells another run was computing: read them once stored; compute them here if that run
+    dies or fails (its lease goes stale or is released without a record)."""
+    outcomes: list[Outcome] = []
+    pending = list(deferred)
+    while pending:
+        still = []
+        for cell in pending:
+            if store.finished_after(cell, since):
+                outcomes.append(Outcome(cell, Status.CACHED))
+                bar.update()  # type: ignore[attr-defined]
+                continue
+            outcome = _run_leased(cell, store, options, since)
+            if outcome.status is Status.SKIPPED:
+                still.append(cell)
+            else:
+                outcomes.append(outcome)
+                bar.update()  # type: ignore[attr-defined]
+        pending = still
+        if pending:
+            bar.set_description(f"waiting for {len(pending)} cell(s) another run is computing")  # type: ignore[attr-defined]
+            time.sleep(0.2)
+    return outcomes
+
+
 def execute(cells: list[Cell], store: Store, options: RunOptions) -> list[Outcome]:
     """Run cells, sequentially or in a process pool, with a progress bar on stderr."""
     from tqdm import tqdm
 
     outcomes: list[Outcome] = []
+    since = utc_now()
     bar = tqdm(total=len(cells), unit="cell", disable=not options.progress or not cells, dynamic_ncols=True)
     try:
         if options.workers <= 1:
             for cell in cells:
                 bar.set_description(f"{cell.task}×{cell.method} s{cell.seed}")
-                outcomes.append(run_cell(cell, store, options))
+                outcomes.append(_run_leased(cell, store, options, since))
                 bar.update()
         else:
-            with ProcessPoolExecutor(max_workers=options.workers, mp_context=get_context("spawn")) as pool:
-                futures = {pool.submit(run_cell, cell, store, options): cell for cell in cells}
+            with ProcessPoolExecutor(max_workers=options.workers, mp_context=get_context("spawn"),
+                                     initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
+                futures = {pool.submit(_run_leased, cell, store, options, since): cell for cell in cells}
                 for future in as_completed(futures):
                     try:
                         outcomes.append(future.result())
                     except Exception as exc:  # noqa: BLE001 - a crashed worker fails its cell only
                         outcomes.append(Outcome(futures[future], Status.FAILED, 0.0, f"worker crashed: {exc}"))
                     bar.update()
+        deferred = [o.cell for o in outcomes if o.status is Status.SKIPPED]
+        if deferred:
+            bar.update(-len(deferred))
+            outcomes = [o for o in outcomes if o.status is not Status.SKIPPED]
+            outcomes += _wait_for_others(deferred, store, options, since, bar)
     finally:
         bar.close()
     return outcomes

@@ -107,8 +107,10 @@ def test_killed_writer_leaves_no_partial_file(tmp_path: Path) -> None:
     proc.wait()
     assert not target.exists()
     leftovers = list(target.parent.iterdir())
-    assert all(p.name.startswith(".") for p in leftovers)  # temp files are hidden and never read
+    assert leftovers and all(p.name.startswith(".") for p in leftovers)  # temp files are hidden and never read
     assert Store(tmp_path).record_files() == []
+    Store(tmp_path).ensure_writable()  # the next writer removes what the dead one left
+    assert list(target.parent.iterdir()) == []
 
 
 def test_readers_read_the_store_directly(fake_family: list[str], store: Store) -> None:
@@ -145,3 +147,74 @@ def test_dry_run_writes_nothing(fake_family: list[str], tmp_path: Path, capsys: 
     out = capsys.readouterr().out
     assert code == 0 and out.count("to run") == 3 and "estimated work" in out
     assert not (tmp_path / "s").exists()
+
+
+# -- compaction ------------------------------------------------------------------------------
+def _sorted(df):  # type: ignore[no-untyped-def]
+    return df.sort_values(["cell_key", "metric"]).reset_index(drop=True)
+
+
+def test_compact_packs_records_and_reads_the_same(fake_family: list[str], store: Store) -> None:
+    from harness.compact import compact
+
+    cells = _cells("const", seeds=range(5))
+    execute(cells, store, OPTS)
+    before = _sorted(store.load())
+    (result,) = compact(Store(store.root))
+    assert result.cells == 5 and result.inputs == 5 and store.record_files() == []
+    (pack,) = store.pack_files()
+    assert pack.stem == __import__("hashlib").sha256(pack.read_bytes()).hexdigest()
+    fresh = Store(store.root)
+    after = _sorted(fresh.load())
+    assert after[before.columns].equals(before[before.columns].astype(after[before.columns].dtypes))
+    assert plan(cells, fresh, Overwrite.NEVER).to_run == []  # packed cells are cached
+    assert compact(Store(store.root)) == []  # one file: nothing to do
+
+
+def test_a_newer_loose_record_wins_over_its_packed_one(fake_family: list[str], store: Store) -> None:
+    from harness.compact import compact
+
+    cells = _cells("const", seeds=range(3))
+    execute(cells, store, OPTS)
+    compact(store)
+    execute(cells[:1], store, OPTS)  # recomputed (--overwrite always) after compaction
+    records = Store(store.root).load()
+    assert len(records) == 3 and records["cell_key"].is_unique
+    newest = records.set_index("cell_key").loc[cells[0].key, "finished_at"]
+    assert newest == pq.read_table(store.record_path(cells[0])).column("finished_at")[0].as_py()
+    (result,) = compact(Store(store.root))
+    assert result.inputs == 2 and result.cells == 3 and len(store.pack_files()) == 1
+
+
+def test_reading_compacts_past_the_threshold(fake_family: list[str], store: Store) -> None:
+    execute(_cells("const", seeds=range(4)), store, OPTS)
+    assert len(Store(store.root, auto_compact=5).load()) == 4 and len(store.record_files()) == 4
+    assert len(Store(store.root, auto_compact=4).load()) == 4
+    assert store.record_files() == [] and len(store.pack_files()) == 1
+    assert len(Store(store.root).load()) == 4
+
+
+def test_a_damaged_pack_is_quarantined(fake_family: list[str], store: Store, capsys: pytest.CaptureFixture[str]) -> None:
+    from harness.compact import compact
+
+    execute(_cells("const", seeds=range(3)), store, OPTS)
+    compact(store)
+    (pack,) = store.pack_files()
+    data = bytearray(pack.read_bytes())
+    data[len(data) // 2] ^= 4
+    pack.write_bytes(bytes(data))
+    assert len(Store(store.root).load()) == 0
+    assert "do not match the sha256 in its name" in capsys.readouterr().err
+    assert store.pack_files() == [] and len(list((store.root / "quarantine").glob("*.parquet"))) == 1
+
+
+def test_duckdb_reads_both_layouts(fake_family: list[str], store: Store) -> None:
+    import duckdb
+    from harness.compact import compact
+
+    execute(_cells("const", seeds=range(3)), store, OPTS)
+    compact(store)
+    execute(_cells("const", seeds=range(3, 5)), store, OPTS)
+    files = [str(store.root / "records" / "*" / "*.parquet"), str(store.root / "packs" / "*" / "*.parquet")]
+    n = duckdb.sql(f"SELECT count(DISTINCT cell_key) FROM read_parquet({files}, union_by_name=true)").fetchall()[0][0]
+    assert n == 5
