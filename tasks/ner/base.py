@@ -1,0 +1,115 @@
+"""What every NER task shares: scale → data sizes and schedule, then train a head and score spans.
+
+Subclasses provide ``splits()`` (the full train/valid/test :class:`~tasks.ner.data.Splits`),
+``lang`` (``zh``: one token per character; ``en``: word tokens) and optionally their own
+schedules. Scales:
+
+* ``smoke``: fixed subsamples (300 train / 100 valid / 200 test sentences), a tiny BiLSTM,
+  2 epochs — seconds, CI's numeric regression;
+* ``small``: fixed subsamples sized so that the 5-method × 4-corpus × 3-seed grid runs in
+  minutes on 2 CPU cores, a 1×64 BiLSTM;
+* ``full``: all the data, maxlen 256, batch 16, 10 epochs, best valid F1 (the articles'
+  protocol with a from-scratch encoder in place of BERT).
+
+Subsamples are drawn with a fixed seed independent of the cell seed, so every method and seed
+of a task sees the same sentences. Importing this module does not import torch.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, ClassVar
+
+from harness.api import CellResult, Method, RunContext, Task
+from harness.errors import UserError
+from harness.params import Param
+from tasks.ner.data import SPLIT_SEED, Splits, subsample
+
+# (train, valid, test) sentence caps per scale; None = all
+SIZES: dict[str, tuple[int | None, int | None, int | None]] = {
+    "smoke": (300, 100, 200),
+    "small": (4000, 400, 1500),
+    "full": (None, None, None),
+}
+
+ENCODER = Param("encoder", "str", "bilstm", "bilstm: from-scratch char (zh) / word+char (en) BiLSTM", choices=("bilstm",))
+MAXLEN = Param("maxlen", "int", 0, "truncate sentences to this many tokens (0: the scale's default: smoke/small 128, full 256)", minimum=0)
+
+
+def schedules() -> dict[str, Any]:
+    from tasks.ner.protocol import Schedule
+
+    return {
+        "smoke": Schedule(epochs=2, batch_size=64, lr=5e-3, maxlen=128, emb=32, hidden=32),
+        "small": Schedule(epochs=4, batch_size=64, lr=1e-2, maxlen=128, emb=64, hidden=64),
+        "full": Schedule(epochs=10, batch_size=16, lr=1e-3, maxlen=256, emb=128, hidden=128),
+    }
+
+
+class NerTask(Task):
+    family: ClassVar[str] = "ner"
+    primary_metric: ClassVar[str] = "f1"
+    table_metrics: ClassVar[tuple[str, ...]] = ("f1", "valid_f1", "params_per_type", "train_sents_per_s", "predict_sents_per_s")
+    higher_is_better: ClassVar[dict[str, bool]] = {
+        "params_per_type": False,
+        "head_params": False,
+        "test_truncated": False,
+        "train_spans_truncated": False,
+        "train_spans_overlap_dropped": False,
+        "gold_tags_repaired": False,
+    }
+    max_threads: ClassVar[int | None] = 1  # a 1×64 BiLSTM: a second thread mostly spins
+    lang: ClassVar[str] = "zh"
+    params: ClassVar[tuple[Param, ...]] = (ENCODER, MAXLEN)
+    scales = {
+        "smoke": "300/100/200 train/valid/test sentences, BiLSTM 1×32, 2 epochs",
+        "small": "≤2000/400/1500 train/valid/test sentences (fixed subsample), BiLSTM 1×64, 4 epochs",
+        "full": "all sentences, maxlen 256, batch 16, 10 epochs, best valid F1 (BiLSTM 1×128)",
+    }
+
+    def splits(self) -> Splits:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def load(self, scale: str) -> Splits:
+        full = self.splits()
+        n_train, n_valid, n_test = SIZES[scale]
+        return Splits(
+            subsample(full.train, n_train, SPLIT_SEED),
+            subsample(full.valid, n_valid, SPLIT_SEED),
+            subsample(full.test, n_test, SPLIT_SEED),
+            full.types,
+            full.note,
+        )
+
+    def schedule(self, scale: str) -> Any:
+        from dataclasses import replace
+
+        sched = schedules()[scale]
+        return replace(sched, maxlen=self.p["maxlen"]) if self.p["maxlen"] else sched
+
+    def run(self, method: Method, ctx: RunContext) -> CellResult:
+        from tasks.ner.protocol import train_and_test
+
+        t0 = time.monotonic()
+        splits = self.load(ctx.scale)
+        if not len(splits.train) or not len(splits.test):
+            raise UserError(f"{self.name}: empty train or test split")
+        if not len(splits.valid):
+            raise UserError(f"{self.name}: empty valid split")
+        load_s = time.monotonic() - t0
+        sched = self.schedule(ctx.scale)
+        out = train_and_test(method, splits, self.lang, sched, ctx)
+        return CellResult(
+            metrics=out.metrics,
+            train_s=out.train_s + load_s,
+            eval_s=out.eval_s,
+            predictions=predictions_frame(out.predictions),
+            info={"batch_size": sched.batch_size, "notes": splits.note},
+        )
+
+
+def predictions_frame(pred: list[set[tuple[int, int, str]]]) -> Any:
+    """Predicted spans per test sentence, as "start end type" strings (paired tests can read them)."""
+    import pandas as pd
+
+    return pd.DataFrame({"sentence": range(len(pred)), "spans": [sorted(f"{s} {e} {t}" for s, e, t in p) for p in pred]})

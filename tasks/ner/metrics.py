@@ -1,0 +1,49 @@
+"""Corpus-level exact-span scores (pure Python; the metric registry of ``harness`` wraps these).
+
+Precision, recall and F1 are *micro* over the whole test corpus: counts of exact
+``(sentence, type, start, end)`` matches are summed over every sentence first, and only then
+divided — never a mean of per-batch F1s, which over-weights small batches and differs from
+what CoNLL's conlleval and seqeval report. On well-formed IOB2 input these numbers equal
+seqeval's ``mode="strict", scheme=IOB2`` exactly (``tests/test_ner_metrics.py``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Iterable, Sequence
+
+from tasks.ner.spans import Span
+
+
+def _prf(tp: int, n_pred: int, n_gold: int) -> tuple[float, float, float]:
+    p = tp / n_pred if n_pred else 0.0
+    r = tp / n_gold if n_gold else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return p, r, f
+
+
+def span_scores(gold: Sequence[Iterable[Span]], pred: Sequence[Iterable[Span]], types: Sequence[str] = ()) -> dict[str, float]:
+    """``precision``, ``recall``, ``f1`` (micro) and ``f1_<type>`` for each type in ``types``.
+
+    ``gold[i]`` and ``pred[i]`` are the span collections of sentence ``i``; duplicates inside
+    one sentence count once (a span either is predicted or is not).
+    """
+    if len(gold) != len(pred):
+        raise ValueError(f"gold has {len(gold)} sentences, predictions {len(pred)}")
+    tp_by: Counter[str] = Counter()
+    gold_by: Counter[str] = Counter()
+    pred_by: Counter[str] = Counter()
+    for g, p in zip(gold, pred):
+        gs, ps = set(g), set(p)
+        for span in gs:
+            gold_by[span[2]] += 1
+        for span in ps:
+            pred_by[span[2]] += 1
+        for span in gs & ps:
+            tp_by[span[2]] += 1
+    tp, n_pred, n_gold = sum(tp_by.values()), sum(pred_by.values()), sum(gold_by.values())
+    p, r, f = _prf(tp, n_pred, n_gold)
+    out = {"precision": p, "recall": r, "f1": f}
+    for etype in types:
+        out[f"f1_{etype}"] = _prf(tp_by[etype], pred_by[etype], gold_by[etype])[2]
+    return out
