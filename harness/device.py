@@ -40,8 +40,11 @@ def resolve_scale(spec: str) -> tuple[str, str]:
     return "small", "scale auto → small (no CUDA device visible)"
 
 
-def seed_everything(seed: int, *, use_torch: bool = True, threads: int | None = None) -> None:
-    """Fix every RNG a cell may touch and make CPU kernels deterministic."""
+def seed_everything(seed: int, *, use_torch: bool = True, threads: int | None = None, deterministic: bool = True) -> None:
+    """Fix every RNG a cell may touch and (``deterministic``) make kernels deterministic.
+
+    The runner asks for determinism on the CPU only: CUDA runs use bf16 autocast and cuDNN
+    autotuning, so they are not bit-reproducible anyway, and deterministic CUDA kernels are slower."""
     random.seed(seed)
     os.environ["PYTHONHASHSEED"] = str(seed)
     import numpy as np
@@ -54,7 +57,8 @@ def seed_everything(seed: int, *, use_torch: bool = True, threads: int | None = 
     except ImportError:
         return
     torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(True, warn_only=True)
+    if deterministic:
+        torch.use_deterministic_algorithms(True, warn_only=True)
     if threads:
         torch.set_num_threads(threads)
 

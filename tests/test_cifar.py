@@ -34,21 +34,32 @@ def cache(tmp_path: Any, monkeypatch: Any) -> Any:
 
 # -- data ----------------------------------------------------------------------------------
 @needs_cifar
-def test_exp_profile_takes_first_rows_of_each_class() -> None:
+def test_exp_profile_draws_a_seeded_random_subset_of_each_class() -> None:
     import pyarrow.parquet as pq
 
     expected = [5000, 2997, 1796, 1077, 645, 387, 232, 139, 83, 50]
     assert Cifar10LT().train_counts("full") == expected and sum(expected) == 12406
     table = pq.read_table(resolve(TRAIN), columns=["label", "source_path"])
     labels = table.column("label").to_numpy()
-    rows = cifar_data.first_per_class(labels, expected)
-    assert np.bincount(labels[rows], minlength=10).tolist() == expected
-    paths = np.asarray(table.column("source_path").to_pylist(), dtype=object)[rows]
+    first = cifar_data.select_per_class(labels, expected)
+    paths = np.asarray(table.column("source_path").to_pylist(), dtype=object)
     start = 0
-    for n in expected:  # class by class, files 0000 … n_c−1 in order
-        numbers = [int(p.rsplit("/", 1)[1].split(".")[0]) for p in paths[start : start + n]]
+    for n in expected:  # seed None: class by class, files 0000 … n_c−1 in stored order
+        numbers = [int(p.rsplit("/", 1)[1].split(".")[0]) for p in paths[first][start : start + n]]
         assert numbers == list(range(n))
         start += n
+    rows = cifar_data.select_per_class(labels, expected, seed=0)
+    assert np.bincount(labels[rows], minlength=10).tolist() == expected and len(set(rows.tolist())) == len(rows)
+    # the reference generator: np.random.seed(0), then per class shuffle its indices and keep n_c
+    np.random.seed(0)
+    reference = []
+    for c, n in enumerate(expected):
+        idx = np.where(labels == c)[0]
+        np.random.shuffle(idx)
+        reference.append(idx[:n])
+    assert np.array_equal(rows, np.concatenate(reference))
+    assert not np.array_equal(rows, first)  # random, not the first files
+    assert not np.array_equal(rows, cifar_data.select_per_class(labels, expected, seed=1))
     assert Cifar10LT(rho=10).train_counts("full")[-1] == 500 and Cifar10LT(rho=50).train_counts("full")[-1] == 100
 
 
@@ -151,7 +162,7 @@ def test_resnet32_parameter_count_and_output() -> None:
 def test_learning_rate_schedules() -> None:
     ldam = PROTOCOLS["ldam"]
     assert [round(ldam.lr_at(e), 6) for e in (0, 4, 5, 159, 160, 179, 180, 199)] == [0.02, 0.1, 0.1, 0.1, 1e-3, 1e-3, 1e-5, 1e-5]
-    la = PROTOCOLS["la_official"]
+    la = PROTOCOLS["la_schedule"]
     steps = la.steps_per_epoch(12406)
     assert steps == 96 and ldam.steps_per_epoch(12406) == 97
     assert la.lr_at(0, 0, steps) == 0.0 and math.isclose(la.lr_at(10, 0, steps), 0.05)
@@ -169,12 +180,16 @@ def _tiny_split(n: int = 12, size: int = 8) -> Split:
 
 
 class _CE:
+    head = "linear"
+
     def loss(self, logits: Any, y: Any, ctx: Any) -> Any:
         assert 0.0 <= ctx.progress < 1.0 and ctx.log_prior.shape == (10,)
         return torch.nn.functional.cross_entropy(logits, y)
 
 
 class _NaN:
+    head = "linear"
+
     def loss(self, logits: Any, y: Any, ctx: Any) -> Any:
         return logits.sum() * float("nan")
 
@@ -185,7 +200,7 @@ def test_training_is_deterministic_on_cpu_and_fails_on_nan() -> None:
     runs = []
     for _ in range(2):
         torch.manual_seed(0)
-        runs.append(train_sgd(cifar_resnet(8, 2, 10), _tiny_split(), _CE(), schedule, ctx, "fp32"))
+        runs.append(train_sgd(cifar_resnet(8, 2, 10), _tiny_split(), _CE(), schedule, ctx, "fp32")[0])
     assert runs[0].shape == (10, 10) and runs[0].dtype == np.float32
     assert np.array_equal(runs[0], runs[1])
     with pytest.raises(CellFailure, match="non-finite"):
@@ -208,3 +223,36 @@ def test_smoke_cell_end_to_end(tmp_path: Any, cache: Any) -> None:
     assert all(math.isfinite(v) for v in metrics.values())
     assert records["notes"].iloc[0].startswith("smoke: ResNet-8")
     assert len(store.load_predictions(cell.key)) == 200
+
+
+def test_cosine_head_replaces_the_last_linear_layer_everywhere() -> None:
+    from tasks.longtail.heads import CosineLinear, with_head
+    from tasks.longtail.protocol import mlp
+
+    net = with_head(cifar_resnet(8, 2, 10), "cosine")
+    assert isinstance(net.linear, CosineLinear) and net.linear.weight.shape == (8, 10)
+    logits = net(torch.randn(4, 3, 32, 32))
+    assert logits.shape == (4, 10) and float(logits.abs().max()) <= 1.0 + 1e-6  # cosines
+    assert isinstance(with_head(mlp(5, 3, hidden=0), "cosine"), CosineLinear)
+    two_layer = with_head(mlp(5, 3, hidden=4), "cosine")
+    assert isinstance(two_layer[-1], CosineLinear) and isinstance(two_layer[0], torch.nn.Linear)
+    x = torch.randn(6, 5)
+    w = two_layer[-1].weight
+    h = two_layer[1](two_layer[0](x))
+    expected = (h / h.norm(dim=1, keepdim=True)) @ (w / w.norm(dim=0, keepdim=True))
+    assert torch.allclose(two_layer(x), expected, atol=1e-6)
+    plain = mlp(5, 3, hidden=4)
+    assert with_head(plain, "linear") is plain
+    with pytest.raises(ValueError, match="unknown head"):
+        with_head(plain, "nosuch")
+
+
+def test_ldam_drw_trains_with_a_cosine_head_by_default() -> None:
+    from methods.longtail.ldam_drw import LDAMDRW
+
+    assert LDAMDRW().head == "cosine" and LDAMDRW(head="linear").head == "linear"
+    schedule = SGDSchedule(epochs=3, batch_size=8, lr=0.05, warmup_epochs=1, per_step=True)
+    logits, history = train_sgd(cifar_resnet(8, 2, 10), _tiny_split(), LDAMDRW(), schedule, RunContext(seed=1, scale="smoke"), "fp32", track_best=True)
+    assert np.isfinite(logits).all() and float(np.abs(logits).max()) <= 1.0 + 1e-5  # cosine logits
+    assert len(history) == 3 and all(0.0 <= a <= 1.0 for a in history)
+    assert history[-1] == pytest.approx(float(np.mean(logits.argmax(1) == np.arange(10))))  # balanced test set

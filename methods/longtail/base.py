@@ -21,6 +21,11 @@ class LongTailMethod(Method):
     families: ClassVar[tuple[str, ...]] = ("longtail",)
     base: tuple[str, dict[str, Any]] | None = None  # post-hoc methods name the trained cell they reuse
 
+    @property
+    def head(self) -> str:
+        """The classifier head the training loop gives the backbone (``tasks.longtail.heads``)."""
+        return self.p.get("head", "linear")
+
     def loss(self, logits: Any, y: Any, ctx: Any) -> Any:
         return cross_entropy(logits, y)
 

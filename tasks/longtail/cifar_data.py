@@ -1,9 +1,13 @@
 """CIFAR-10 from the bundle's parquet files: decode the JPEG bytes once, cache uint8 arrays.
 
 ``images/cifar10/{train,test}.parquet`` hold the original JPEG files (column ``image``) with
-their ``label``, sorted by label then file number. :func:`load_images` returns the first
-``per_class[c]`` rows of each class ``c`` in that stored order, as ``uint8`` (N, 32, 32, 3)
-images (HWC, RGB, as decoded) and ``int64`` labels, class by class.
+their ``label``, sorted by label then file number. :func:`load_images` returns ``per_class[c]``
+rows of each class ``c`` — a seeded random subset, as the long-tailed CIFAR generator of
+kaidic/LDAM-DRW draws it (``np.random.seed(seed)``, then for each class in turn shuffle its indices
+and keep the first n_c), or the first rows in stored order when no seed is given — as ``uint8``
+(N, 32, 32, 3) images (HWC, RGB, as decoded) and ``int64`` labels, class by class. The images
+are the bundle's JPEG files (quality ≈ 75), not the lossless PNG-equivalent arrays of the
+original CIFAR-10 release: published numbers are beside ours for direction only.
 
 Decoding happens once per (file sha256, selection): the arrays are cached as an uncompressed
 ``.npz`` under :func:`cache_dir` and read back on later calls. No torch here.
@@ -20,7 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
-CACHE_FORMAT = "1"  # bump when the cached layout changes
+CACHE_FORMAT = "2"  # bump when the cached layout changes
 
 
 def cache_dir() -> Path:
@@ -30,13 +34,21 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "harness"
 
 
-def first_per_class(labels: np.ndarray, per_class: Sequence[int]) -> np.ndarray:
-    """Row indices of the first ``per_class[c]`` rows of each class c, in stored order, class by class."""
+def select_per_class(labels: np.ndarray, per_class: Sequence[int], seed: int | None = None) -> np.ndarray:
+    """Row indices of ``per_class[c]`` rows of each class c, class by class.
+
+    ``seed=None``: the first rows in stored order. Otherwise the reference generator's draw: one
+    ``RandomState(seed)`` shuffles each class's row indices in turn (class 0 first), and the first
+    n_c of the shuffled indices are kept.
+    """
+    rng = None if seed is None else np.random.RandomState(seed)
     chosen = []
     for c, n in enumerate(per_class):
         rows = np.flatnonzero(labels == c)
         if len(rows) < n:
             raise ValueError(f"class {c} has {len(rows)} rows, {n} requested")
+        if rng is not None:
+            rng.shuffle(rows)
         chosen.append(rows[:n])
     return np.concatenate(chosen) if chosen else np.zeros(0, dtype=np.int64)
 
@@ -51,8 +63,9 @@ def decode_jpegs(blobs: Sequence[bytes]) -> np.ndarray:
     return np.stack(images)
 
 
-def cache_path(sha256: str, per_class: Sequence[int] | None) -> Path:
-    selection = "all" if per_class is None else "first-" + hashlib.sha256(",".join(map(str, per_class)).encode()).hexdigest()[:16]
+def cache_path(sha256: str, per_class: Sequence[int] | None, seed: int | None = None) -> Path:
+    kind = "first" if seed is None else f"seed{seed}"
+    selection = "all" if per_class is None else f"{kind}-" + hashlib.sha256(",".join(map(str, per_class)).encode()).hexdigest()[:16]
     return cache_dir() / "cifar10" / f"{sha256}-{selection}-v{CACHE_FORMAT}.npz"
 
 
@@ -83,13 +96,14 @@ def _write_cache(path: Path, images: np.ndarray, labels: np.ndarray) -> None:
         pass
 
 
-def load_images(path: Path, sha256: str, per_class: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """uint8 (N, 32, 32, 3) images and int64 labels; all rows, or the first ``per_class[c]`` of each class.
+def load_images(path: Path, sha256: str, per_class: Sequence[int] | None = None, seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 (N, 32, 32, 3) images and int64 labels; all rows, or ``per_class[c]`` of each class
+    (:func:`select_per_class`: seeded random, or the first in stored order when ``seed`` is None).
 
     ``sha256`` is the verified digest of ``path`` (from :func:`harness.data.resolve`'s DataFile);
     it names the cache entry, so a changed file never reads a stale cache.
     """
-    target = cache_path(sha256, per_class)
+    target = cache_path(sha256, per_class, seed)
     cached = _read_cache(target)
     if cached is not None:
         return cached
@@ -97,7 +111,7 @@ def load_images(path: Path, sha256: str, per_class: Sequence[int] | None = None)
 
     table = pq.read_table(path, columns=["image", "label"])
     labels = table.column("label").to_numpy().astype(np.int64)
-    rows = np.arange(len(labels)) if per_class is None else first_per_class(labels, per_class)
+    rows = np.arange(len(labels)) if per_class is None else select_per_class(labels, per_class, seed)
     blobs = table.column("image").take(rows).to_pylist()
     images, labels = decode_jpegs(blobs), labels[rows]
     _write_cache(target, images, labels)

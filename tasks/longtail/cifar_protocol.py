@@ -23,6 +23,7 @@ from harness.api import RunContext
 from harness.errors import CellFailure
 from tasks.longtail.base import Split
 from tasks.longtail.cifar import SGDSchedule
+from tasks.longtail.heads import with_head
 from tasks.longtail.protocol import LossContext
 
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
@@ -153,8 +154,14 @@ def train_sgd(
     schedule: SGDSchedule,
     ctx: RunContext,
     precision: str = "auto",
-) -> np.ndarray:
-    """Train ``model`` on ``split`` with ``method.loss`` and ``schedule``; return the test logits (float32)."""
+    track_best: bool = False,
+) -> tuple[np.ndarray, list[float]]:
+    """Train ``model`` (with the method's head) on ``split`` with ``method.loss`` and ``schedule``.
+
+    Returns the final test logits (float32) and, with ``track_best``, the balanced test accuracy
+    after every epoch (the reference code evaluates every epoch and reports the best), else [].
+    """
+    model = with_head(model, method.head)  # type: ignore[attr-defined]
     device = torch.device(ctx.device)
     autocast = resolve_precision(precision, ctx.device) == "bf16"
     model, memory_format = prepare(model, device)
@@ -165,6 +172,7 @@ def train_sgd(
     opt = sgd_optimizer(model, schedule)
     steps = batches.steps
     total = schedule.epochs * steps
+    history: list[float] = []
     model.train()
     for epoch in range(schedule.epochs):
         ctx.check_deadline()
@@ -177,7 +185,19 @@ def train_sgd(
             loss_sum += train_step(model, opt, x, y, method, loss_ctx, autocast)
         if not torch.isfinite(loss_sum):
             raise CellFailure(f"non-finite training loss in epoch {epoch}")
-    return predict(model, split.x_test, device, memory_format)
+        if track_best and epoch + 1 < schedule.epochs:
+            history.append(balanced_accuracy(predict(model, split.x_test, device, memory_format), split.y_test))
+            model.train()
+    logits = predict(model, split.x_test, device, memory_format)
+    if track_best:
+        history.append(balanced_accuracy(logits, split.y_test))
+    return logits, history
+
+
+def balanced_accuracy(logits: np.ndarray, y: np.ndarray) -> float:
+    """Mean over classes of the per-class recall of argmax ``logits``."""
+    pred = logits.argmax(1)
+    return float(np.mean([np.mean(pred[y == c] == c) for c in np.unique(y)]))
 
 
 def predict(model: torch.nn.Module, images: np.ndarray, device: torch.device, memory_format: torch.memory_format = torch.contiguous_format) -> np.ndarray:

@@ -14,6 +14,7 @@ import torch
 from harness.api import RunContext
 from harness.errors import CellFailure
 from tasks.longtail.base import Schedule
+from tasks.longtail.heads import with_head
 
 
 @dataclass
@@ -46,7 +47,8 @@ def train_logits(
     schedule: Schedule,
     ctx: RunContext,
 ) -> np.ndarray:
-    """Train ``model`` with ``method.loss`` (Adam, shuffled mini-batches), return test logits."""
+    """Train ``model`` (with the method's head) with ``method.loss`` (Adam, shuffled mini-batches), return test logits."""
+    model = with_head(model, method.head)  # type: ignore[attr-defined]
     generator = torch.Generator().manual_seed(ctx.seed)
     x = torch.as_tensor(x_train, dtype=torch.float32)
     y = torch.as_tensor(y_train, dtype=torch.long)

@@ -24,6 +24,7 @@ import torch
 from harness.api import RunContext
 from harness.errors import CellFailure
 from tasks.longtail.base import Schedule
+from tasks.longtail.heads import with_head
 from tasks.longtail.protocol import LossContext
 
 EVAL_BATCH = 1024
@@ -91,6 +92,7 @@ def train_bag_logits(
     """Train ``model`` with ``method.loss`` (sparse Adam + Adam, linear decay), return test logits.
 
     Runs on one torch thread (the task's ``max_threads``): small sparse ops gain nothing from more."""
+    model = with_head(model, method.head)  # type: ignore[attr-defined]
     device = ctx.device if ctx.device.startswith("cuda") else "cpu"
     model.to(device)
     generator = torch.Generator().manual_seed(ctx.seed)
