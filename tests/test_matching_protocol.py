@@ -1,0 +1,76 @@
+"""Matching protocol: cached bi-encoder scores equal per-pair scores, padding does not leak into
+pooling, the cross-encoder scores probabilities, and a smoke cell is bit-reproducible."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from harness.data import is_available
+from tasks.matching.tokenizer import VOCAB
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.skipif(not is_available((VOCAB,)), reason="data bundle not here")
+
+from methods.matching.cosent import CoSENT  # noqa: E402
+from methods.matching.interaction import Interaction  # noqa: E402
+from tasks.matching.data import Pairs  # noqa: E402
+from tasks.matching.encoders import ScratchSize, ScratchTransformer  # noqa: E402
+from tasks.matching.protocol import Scorer  # noqa: E402
+from tasks.matching.tokenizer import bundle_tokenizer  # noqa: E402
+
+SENTENCES = ["花呗怎么还款", "借呗可以提前还吗", "A plane is taking off.", "蚂蚁花呗分期", "Two dogs play in the snow with a red ball."]
+
+
+def _encoder(pooling: str) -> ScratchTransformer:
+    torch.manual_seed(0)
+    enc = ScratchTransformer(bundle_tokenizer(), ScratchSize(16, 1, 2, 32, 40), pooling, SENTENCES)
+    return enc.eval()
+
+
+@pytest.mark.parametrize("pooling", ["cls", "mean"])
+def test_padding_does_not_change_a_sentence_vector(pooling: str) -> None:
+    enc = _encoder(pooling)
+    with torch.no_grad():
+        alone = enc.encode([SENTENCES[0]])
+        batched = enc.encode([SENTENCES[0], SENTENCES[4]])[:1]
+    assert torch.allclose(alone, batched, atol=1e-5)
+
+
+def test_cached_cosines_equal_per_pair_cosines() -> None:
+    enc = _encoder("mean")
+    rng = np.random.default_rng(0)
+    idx = rng.integers(0, len(SENTENCES), (12, 2))
+    pairs = Pairs(tuple(SENTENCES[i] for i in idx[:, 0]), tuple(SENTENCES[j] for j in idx[:, 1]), rng.integers(0, 2, 12).astype(float))
+    scores, rate, encode_s = Scorer(enc, None, CoSENT()).score(pairs, timed=True)
+    with torch.no_grad():
+        direct = [torch.nn.functional.cosine_similarity(enc.encode([a]), enc.encode([b])).item() for a, b in zip(pairs.a, pairs.b)]
+    assert np.allclose(scores, direct, atol=1e-5)
+    assert rate > 0 and encode_s > 0
+
+
+def test_cross_encoder_scores_are_probabilities_of_the_pair() -> None:
+    enc = _encoder("cls")
+    method = Interaction()
+    head = method.head(enc.dim)
+    pairs = Pairs(tuple(SENTENCES[:3]), tuple(SENTENCES[2:5]), np.array([0.0, 1.0, 0.0]))
+    scores, rate, _ = Scorer(enc, head, method).score(pairs, timed=True)
+    assert np.all((scores > 0) & (scores < 1)) and rate > 0
+    swapped, _, _ = Scorer(enc, head, method).score(Pairs(pairs.b, pairs.a, pairs.label))
+    assert not np.allclose(scores, swapped)  # the pair is read in order: [CLS] a [SEP] b [SEP]
+
+
+def test_smoke_cell_is_reproducible(tmp_path) -> None:
+    from harness.cells import Cell
+    from harness.runner import RunOptions, run_cell
+    from harness.store import Store
+
+    cell = Cell.build("bq", "sbert", 2, "smoke")
+    values = []
+    for name in ("a", "b"):
+        store = Store(tmp_path / name)
+        assert run_cell(cell, store, RunOptions(progress=False)).status.value == "ok"
+        values.append(store.load().sort_values("metric")[["metric", "value"]].values.tolist())
+    assert values[0] == values[1]
+    assert {"spearman", "accuracy", "f1", "accuracy_powell", "valid_spearman_epoch1"} <= {m for m, _ in values[0]}
+    assert not any(m.startswith("pairs_per_s") for m, _ in values[0])  # timings stay out of the CI reference
