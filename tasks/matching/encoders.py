@@ -93,8 +93,10 @@ class ScratchTransformer(nn.Module):
         ids = torch.full((len(rows), width), pad, dtype=torch.long)
         for i, r in enumerate(rows):
             ids[i, : len(r)] = torch.tensor(r, dtype=torch.long)
+        device = self.tok.weight.device
+        ids = ids.to(device)
         mask = ids != pad
-        x = self.tok(ids) + self.pos(torch.arange(width)).unsqueeze(0)
+        x = self.tok(ids) + self.pos(torch.arange(width, device=device)).unsqueeze(0)
         x = self.norm(self.blocks(x, src_key_padding_mask=~mask))
         return pool(x, mask, self.pooling)
 

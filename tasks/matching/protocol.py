@@ -60,8 +60,7 @@ class Scorer:
 
     @torch.no_grad()
     def vectors(self, texts: list[str]) -> torch.Tensor:
-        out = [self.encoder.encode(texts[i:i + EVAL_BATCH]) for i in range(0, len(texts), EVAL_BATCH)]
-        return torch.cat(out) if out else torch.zeros(0, self.encoder.dim)
+        return torch.cat([self.encoder.encode(texts[i:i + EVAL_BATCH]) for i in range(0, len(texts), EVAL_BATCH)])
 
     @staticmethod
     def cached_cosines(unit: torch.Tensor, ia: torch.Tensor, ib: torch.Tensor) -> torch.Tensor:
@@ -79,35 +78,45 @@ class Scorer:
             for i in range(0, len(pairs), EVAL_BATCH):
                 h = self.encoder.encode_pairs(pairs.a[i:i + EVAL_BATCH], pairs.b[i:i + EVAL_BATCH])
                 chunks.append(self.method.score(h, self.head))
+            if unit_device(self.encoder) != "cpu":
+                torch.cuda.synchronize()
             elapsed = time.perf_counter() - t0
-            return torch.cat(chunks).double().numpy(), len(pairs) / elapsed, 0.0
+            return torch.cat(chunks).double().cpu().numpy(), len(pairs) / elapsed, 0.0
         distinct = list(dict.fromkeys(pairs.a + pairs.b))
         where = {t: i for i, t in enumerate(distinct)}
         t0 = time.perf_counter()
         vecs = self.vectors(distinct)
         unit = vecs / vecs.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+        if unit.device.type != "cpu":
+            torch.cuda.synchronize()
         encode_s = time.perf_counter() - t0
-        ia = torch.tensor([where[t] for t in pairs.a])
-        ib = torch.tensor([where[t] for t in pairs.b])
+        ia = torch.tensor([where[t] for t in pairs.a], device=unit.device)
+        ib = torch.tensor([where[t] for t in pairs.b], device=unit.device)
         scores = self.cached_cosines(unit, ia, ib)
         rate = 0.0
         if timed:  # repeat until the measurement is long enough to mean something
             reps, t0 = 0, time.perf_counter()
             while True:
                 self.cached_cosines(unit, ia, ib)
+                if unit.device.type != "cpu":
+                    torch.cuda.synchronize()
                 reps += 1
                 elapsed = time.perf_counter() - t0
                 if elapsed >= MIN_TIMING_S:
                     break
             rate = reps * len(pairs) / elapsed
-        return scores.double().numpy(), rate, encode_s
+        return scores.double().cpu().numpy(), rate, encode_s
 
 
-def targets(y: np.ndarray, labels: LabelRange) -> Targets:
+def unit_device(encoder: Any) -> str:
+    return next(encoder.parameters()).device.type
+
+
+def targets(y: np.ndarray, labels: LabelRange, device: str = "cpu") -> Targets:
     return Targets(
-        raw=torch.tensor(y, dtype=torch.float32),
-        unit=torch.tensor(labels.normalised(y), dtype=torch.float32),
-        binary=torch.tensor(labels.binarised(y), dtype=torch.long),
+        raw=torch.tensor(y, dtype=torch.float32, device=device),
+        unit=torch.tensor(labels.normalised(y), dtype=torch.float32, device=device),
+        binary=torch.tensor(labels.binarised(y), dtype=torch.long, device=device),
     )
 
 
@@ -121,6 +130,9 @@ def train_and_score(encoder: Any, method: MatchingMethod, train: Pairs, valid: P
                     labels: LabelRange, schedule: Schedule, ctx: RunContext, trainable: bool = True) -> Outcome:
     """Train (unless ``trainable`` is False and the method has no head), keep the best epoch, score."""
     head = method.head(encoder.dim)
+    encoder.to(ctx.device)
+    if head is not None:
+        head.to(ctx.device)
     params = [p for p in encoder.parameters() if p.requires_grad] if trainable else []
     if head is not None:
         params += list(head.parameters())
@@ -145,7 +157,7 @@ def train_and_score(encoder: Any, method: MatchingMethod, train: Pairs, valid: P
                     continue
                 a = [train.a[i] for i in idx]
                 b = [train.b[i] for i in idx]
-                tgt = targets(train.label[idx], labels)
+                tgt = targets(train.label[idx], labels, ctx.device)
                 if method.cross:
                     loss = method.loss(encoder.encode_pairs(a, b), None, tgt, head)
                 else:
