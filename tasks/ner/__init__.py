@@ -8,3 +8,4 @@ returning a torch module with ``loss``, ``decode``, ``params_per_type``; optiona
 
 # One import per module that registers tasks (each must be torch-free at import time).
 from tasks.ner import corpora  # noqa: F401
+from tasks.ner import custom  # noqa: F401

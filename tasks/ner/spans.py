@@ -58,12 +58,7 @@ def spans_from_tags(tags: Sequence[str], scheme: str = "bio", on_invalid: str = 
     spans: list[Span] = []
     repaired = 0
     start, etype = -1, ""  # the entity open so far (start -1: none)
-
-    def close(end: int) -> None:
-        nonlocal start
-        if start >= 0:
-            spans.append((start, end, etype))
-        start = -1
+    parsed = _parse_cache(scheme)
 
     def invalid(i: int, tag: str, why: str) -> None:
         nonlocal repaired
@@ -72,37 +67,54 @@ def spans_from_tags(tags: Sequence[str], scheme: str = "bio", on_invalid: str = 
         repaired += 1
 
     for i, tag in enumerate(tags):
-        prefix, kind = parse_tag(tag, scheme, where)
-        continues = start >= 0 and kind == etype
+        got = parsed.get(tag)
+        if got is None:
+            got = parsed[tag] = parse_tag(tag, scheme, where)
+        prefix, kind = got
         if prefix == "O":
-            if scheme == "bioes" and start >= 0:
-                invalid(i, tag, f"follows an unfinished {etype} entity (no E- tag)")
-            close(i - 1)
-        elif prefix == "B":
+            if start >= 0:
+                if scheme == "bioes":
+                    invalid(i, tag, f"follows an unfinished {etype} entity (no E- tag)")
+                spans.append((start, i - 1, etype))
+                start = -1
+            continue
+        continues = start >= 0 and kind == etype
+        if prefix == "I" and continues:
+            continue
+        if prefix == "B":
             if scheme == "bioes" and start >= 0:
                 invalid(i, tag, f"follows an unfinished {etype} entity (no E- tag)")
             if scheme == "iob1" and not continues:
                 invalid(i, tag, "does not follow an entity of the same type (IOB1 uses B- only between two)")
-            close(i - 1)
-            start, etype = i, kind
         elif prefix == "S":
             if start >= 0:
                 invalid(i, tag, f"follows an unfinished {etype} entity (no E- tag)")
-            close(i - 1)
+        elif not continues and scheme != "iob1":  # an I- or E- that continues nothing
+            invalid(i, tag, "does not continue an entity of the same type")
+        if prefix == "E" and continues:
+            spans.append((start, i, etype))
+            start = -1
+            continue
+        if start >= 0:
+            spans.append((start, i - 1, etype))
+        if prefix in "SE":  # S-, or an E- that opens and closes a one-token entity
             spans.append((i, i, kind))
-        else:  # I or E
-            if not continues:
-                if scheme != "iob1":
-                    invalid(i, tag, "does not continue an entity of the same type")
-                close(i - 1)
-                start, etype = i, kind
-            if prefix == "E":
-                close(i)
+            start = -1
+        else:
+            start, etype = i, kind
     if start >= 0:
         if scheme == "bioes":
             invalid(len(tags), "(end)", f"the sentence ends inside a {etype} entity (no E- tag)")
-        close(len(tags) - 1)
+        spans.append((start, len(tags) - 1, etype))
     return Converted(tuple(spans), repaired)
+
+
+_PARSED: dict[str, dict[str, tuple[str, str]]] = {}
+
+
+def _parse_cache(scheme: str) -> dict[str, tuple[str, str]]:
+    """Parsed tags per scheme: a corpus has a handful of distinct tags and many tokens."""
+    return _PARSED.setdefault(scheme, {})
 
 
 def bio_tags(n: int, spans: Iterable[Span]) -> tuple[list[str], int]:
