@@ -154,3 +154,14 @@ def test_score_range_label_check() -> None:
         SCORE_0_5.check(np.array([0.0, 5.5]), "x")
     assert BINARY.binarised(np.array([0.0, 1.0])).tolist() == [0, 1]
     assert SCORE_0_5.binarised(np.array([2.5, 2.6])).tolist() == [0, 1]
+
+
+def test_hub_dataset_offline_is_one_line(monkeypatch) -> None:
+    """``data=hf:<id>`` goes through datasets' hub builder; offline it is a clear error, not a traceback."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    task = _task("stsb-en", data="hf:no-such-user/no-such-dataset", label="score")
+    with pytest.raises(UserError, match="cannot load hub dataset 'no-such-user/no-such-dataset' split 'train'") as info:
+        task.hub_splits()
+    assert "\n" not in str(info.value)
+    assert task.fingerprint() == "hf:no-such-user/no-such-dataset"
