@@ -44,16 +44,49 @@ class _Component:
 
 
 class Task(_Component):
-    """Data + backbone + protocol + metrics. ``run`` trains/evaluates one cell."""
+    """Data + backbone + protocol + metrics. ``run`` trains/evaluates one cell.
+
+    What a task declares, all read by the engine (never through ``getattr``):
+
+    * ``family`` — the family whose methods apply to it; ``aliases`` — other names;
+    * ``data`` — the files it reads, with their sha256 (part of the cell key);
+    * ``scales`` — scale name → what that scale trains (``smoke`` seconds for CI, ``small``
+      minutes on a 2-core CPU, ``full`` the article's protocol), shown by ``harness list``;
+    * ``estimate_s`` — a first guess of seconds per cell and scale, until timings are stored;
+    * ``primary_metric`` and ``table_metrics`` (shown in tables; default the primary one);
+      whether higher is better comes from the metric registry (:mod:`harness.metrics`), with
+      ``higher_is_better`` for metrics of the task's own that the registry does not know;
+    * ``baseline`` — the family's reference method, run beside the methods asked for.
+    """
 
     family: ClassVar[str]
+    aliases: ClassVar[tuple[str, ...]] = ()
     data: ClassVar[tuple[DataFile, ...]] = ()
     scales: ClassVar[Mapping[str, str]] = {s: s for s in SCALES}
+    estimate_s: ClassVar[Mapping[str, float]] = {}
     uses_torch: ClassVar[bool] = True  # False: pure NumPy, no torch import or seeding needed
     max_threads: ClassVar[int | None] = None  # tiny models run fastest on one thread (no spin-waits)
     seeded: ClassVar[bool] = True  # False: the result does not depend on the seed (one seed suffices)
-    higher_is_better: ClassVar[Mapping[str, bool]] = {}
     primary_metric: ClassVar[str] = ""
+    table_metrics: ClassVar[tuple[str, ...]] = ()
+    higher_is_better: ClassVar[Mapping[str, bool]] = {}
+    baseline: ClassVar[str] = ""
+
+    @classmethod
+    def shown_metrics(cls) -> tuple[str, ...]:
+        """The metrics a table of this task shows, primary first."""
+        return cls.table_metrics or ((cls.primary_metric,) if cls.primary_metric else ())
+
+    @classmethod
+    def is_higher_better(cls, metric: str) -> bool:
+        from harness.metrics import higher_is_better
+
+        return cls.higher_is_better.get(metric, higher_is_better(metric))
+
+    @classmethod
+    def estimate(cls, scale: str) -> float:
+        """Declared seconds per cell at ``scale`` (1 s when the task declares none)."""
+        return float(cls.estimate_s.get(scale, 1.0))
 
     def fingerprint(self) -> str:
         """Identity of the data this cell reads; part of the cell key."""
@@ -63,10 +96,29 @@ class Task(_Component):
         raise NotImplementedError
 
 
+@dataclass(frozen=True)
+class Dependency:
+    """The cell a post-processing method reads: the same task, task params, seed and scale,
+    with ``method`` at ``params``. The scheduler runs it first and stores it as a cell of its own."""
+
+    method: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
 class Method(_Component):
-    """What is compared inside a family. The family's protocol calls its hooks."""
+    """What is compared inside a family: a loss, a head, a post-processing step, an aggregator.
+
+    It declares ``families`` (where it applies), ``aliases``, typed ``params``, and — when it
+    post-processes another cell's stored outputs instead of training — :meth:`dependency`.
+    The family's protocol calls the hooks its family defines (e.g. ``loss``, ``postprocess``).
+    """
 
     families: ClassVar[tuple[str, ...]] = ()
+    aliases: ClassVar[tuple[str, ...]] = ()
+
+    def dependency(self) -> Dependency | None:
+        """The cell whose stored outputs this method post-processes; None when it trains its own."""
+        return None
 
 
 @dataclass

@@ -1,15 +1,19 @@
-"""Numeric regression: re-run the smoke grid and compare with ``results/reference/smoke.csv``.
+"""Numeric regression: re-run the smoke grid and compare with ``results/reference/<family>.csv``.
 
-The reference stores, per (task, method, metric), the mean over the reference seeds and a
+One reference file per family (as pytest-regressions keeps one per test), so a new family adds
+its own file and an update of one family never touches another's. Each file stores, per
+(task, method, metric), the mean over the reference seeds and a
 tolerance derived from the measured seed variance: ``3 · std / sqrt(n)`` (three standard
 errors of the mean), floored at ``1e-9·max(1, |mean|)`` for deterministic cells. Re-running the
 same seeds on the same platform reproduces the numbers exactly; a change larger than the
-tolerance is a drift that a maintainer must look at (or accept with ``--update``).
+tolerance is a drift that a maintainer must look at (or accept with ``--update``, which merges
+the (task, method) groups it re-measured into the files and keeps every other row).
 """
 
 from __future__ import annotations
 
 import math
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,26 +21,21 @@ from typing import Any
 
 from harness import registry
 from harness.cells import Cell
+from harness.grid import default_grid
 from harness.provenance import ROOT
 from harness.runner import RunOptions, execute
 from harness.store import Store
 
-REFERENCE = ROOT / "results" / "reference" / "smoke.csv"
+REFERENCE_DIR = Path(os.environ.get("HARNESS_REFERENCE") or ROOT / "results" / "reference")
 REFERENCE_SEEDS = (0, 1, 2)
 SIGMAS = 3.0
+COLUMNS = ["task", "method", "metric", "mean", "std", "n", "tol"]
 
 
 def smoke_grid(tasks: list[str] | None = None) -> list[Cell]:
-    """Every registered task × applicable method, default params, reference seeds, smoke scale."""
+    """Every selected task (default: all) × applicable method, default params, reference seeds, smoke scale."""
     chosen = registry.select_tasks(tasks) if tasks else list(registry.tasks().values())
-    cells: dict[str, Cell] = {}
-    for task in chosen:
-        for method in registry.methods().values():
-            if task.family in method.families:
-                for seed in REFERENCE_SEEDS:
-                    cell = Cell.build(task.name, method.name, seed, "smoke")
-                    cells.setdefault(cell.key, cell)
-    return list(cells.values())
+    return default_grid(chosen, list(REFERENCE_SEEDS), "smoke")
 
 
 def run_smoke_grid(tasks: list[str] | None = None, progress: bool = True) -> tuple[Any, list[Any]]:
@@ -87,42 +86,63 @@ def compare(summary: Any, reference: Any) -> tuple[list[Drift], list[str]]:
     return drifts, unmatched
 
 
-def write_reference(summary: Any, path: Path = REFERENCE) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    summary.sort_values(["task", "method", "metric"]).to_csv(path, index=False, float_format="%.10g")
+def reference_path(family: str) -> Path:
+    return REFERENCE_DIR / f"{family}.csv"
+
+
+def _family_of(tasks: Any) -> Any:
+    return tasks.map(lambda t: registry.get_task(t).family)
+
+
+def merge_reference(old: Any, new: Any) -> Any:
+    """``old`` with every (task, method) group that ``new`` re-measured replaced by ``new``'s rows."""
+    import pandas as pd
+
+    measured = set(zip(new["task"], new["method"]))
+    kept = old[[pair not in measured for pair in zip(old["task"], old["method"])]] if len(old) else old
+    return pd.concat([kept, new[COLUMNS]], ignore_index=True).sort_values(["task", "method", "metric"]).reset_index(drop=True)
+
+
+def write_reference(summary: Any) -> list[Path]:
+    """Merge ``summary`` into each family's file; the files written."""
+    import pandas as pd
+
+    written = []
+    for family, part in summary.groupby(_family_of(summary["task"])):
+        path = reference_path(family)
+        old = pd.read_csv(path) if path.exists() else pd.DataFrame(columns=COLUMNS)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        merge_reference(old, part).to_csv(path, index=False, float_format="%.10g")
+        written.append(path)
+    return written
 
 
 def load_reference(tasks: list[str] | None = None) -> Any:
-    """The committed reference, restricted to ``tasks`` (names or families) when given."""
+    """The committed references of the selected tasks' families (names or families; default all),
+    restricted to those tasks. A family with no file contributes no rows (its groups are then
+    reported as not in the reference)."""
     import pandas as pd
 
-    reference = pd.read_csv(REFERENCE)
-    if tasks:
-        names = {t.name for t in registry.select_tasks(tasks)}
-        reference = reference[reference["task"].isin(names)]
-    return reference
+    chosen = registry.select_tasks(tasks) if tasks else list(registry.tasks().values())
+    names = {t.name for t in chosen}
+    frames = [pd.read_csv(reference_path(f)) for f in sorted({t.family for t in chosen}) if reference_path(f).exists()]
+    reference = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
+    return reference[reference["task"].isin(names)]
 
 
-def run_check(update: bool, tasks: list[str] | None) -> int:
-    """Entry point of ``harness check``; prints its findings, returns the exit code."""
-    records, failed = run_smoke_grid(tasks)
+def run_check(update: bool, tasks: list[str] | None, progress: bool = True) -> tuple[int, list[str]]:
+    """``harness check``: the exit code and the lines to print (the CLI prints them)."""
+    records, failed = run_smoke_grid(tasks, progress)
     summary = summarize_records(records)
-    for o in failed:
-        print(f"FAILED {o.cell.label()}: {o.error}")
+    lines = [f"FAILED {o.cell.label()}: {o.error}" for o in failed]
     if update:
         if failed:
-            print("reference not written: some smoke cells failed")
-            return 1
-        write_reference(summary)
-        print(f"wrote {REFERENCE.relative_to(ROOT)}: {len(summary)} (task, method, metric) groups")
-        return 0
-    if not REFERENCE.exists():
-        print(f"no reference at {REFERENCE}; create it with `harness check --update`")
-        return 1
+            return 1, [*lines, "reference not written: some smoke cells failed"]
+        lines += [f"merged into {path}" for path in write_reference(summary)]
+        return 0, [*lines, f"{len(summary)} (task, method, metric) groups re-measured; other rows kept"]
     drifts, unmatched = compare(summary, load_reference(tasks))
-    for line in [d.line() for d in drifts] + unmatched:
-        print(line)
+    lines += [d.line() for d in drifts] + unmatched
     ok = not drifts and not unmatched and not failed
-    print(f"check {'passed' if ok else 'FAILED'}: {len(summary)} groups compared, {len(drifts)} drifted, "
-          f"{len(unmatched)} unmatched, {len(failed)} cells failed")
-    return 0 if ok else 1
+    lines.append(f"check {'passed' if ok else 'FAILED'}: {len(summary)} groups compared, {len(drifts)} drifted, "
+                 f"{len(unmatched)} unmatched, {len(failed)} cells failed")
+    return (0 if ok else 1), lines

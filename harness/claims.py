@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -187,10 +188,45 @@ def load_claims_file(path: Path) -> list[Claim]:
     return claims
 
 
+@lru_cache(maxsize=8)
+def _parse_files(paths: tuple[Path, ...]) -> tuple[Claim, ...]:
+    return tuple(c for path in paths for c in load_claims_file(path))
+
+
 def all_claims(family: str | None = None) -> list[Claim]:
-    claims = [c for path in registry.claim_files() for c in load_claims_file(path)]
+    """Every declared claim (or one family's), parsed once per process: the run report, ``claims``,
+    ``table``, ``check`` and the family pages all read them from here."""
+    claims = list(_parse_files(tuple(registry.claim_files())))
     if family is not None:
         if family not in registry.families():
             registry.select_tasks([family])  # raises "did you mean"
         claims = [c for c in claims if c.family == family]
     return claims
+
+
+def claim_tasks(claims: list[Claim]) -> list[str]:
+    """The tasks whose records the verdicts of ``claims`` read."""
+    return sorted({t for c in claims for t in (c.tasks or [k.task for k in c.checks])})
+
+
+def select_claims(spec: list[str]) -> list[Claim]:
+    """Claims by id, by family name, or ``all``; an unknown name gets a "did you mean"."""
+    every = all_claims()
+    if "all" in spec:
+        return every
+    by_id = {c.id: c for c in every}
+    chosen: dict[str, Claim] = {}
+    for name in spec:
+        if name in by_id:
+            chosen[name] = by_id[name]
+        elif name in registry.families():
+            chosen.update((c.id, c) for c in every if c.family == name)
+        else:
+            import difflib
+
+            close = difflib.get_close_matches(name, [*by_id, *registry.families()], n=3, cutoff=0.5)
+            hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            raise UserError(f"unknown claim or family {name!r}{hint} (run `harness list claims`)")
+    if not chosen:
+        raise UserError(f"no claims declared for {', '.join(spec)}")
+    return list(chosen.values())

@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--suite", dest="suite_flag", help="a TOML suite file; flags override it")
     p.add_argument("--tasks", help="task or family names, comma-separated")
     p.add_argument("--methods", help="method (or family) names, comma-separated")
+    p.add_argument("--claims", help="run exactly the cells these claims need: claim ids, family names or 'all'")
+    p.add_argument("--no-baseline", action="store_true", help="do not add the family's baseline method to --methods")
     p.add_argument("--seeds", help="e.g. 0-4 or 0,2,5 (default 0-2)")
     p.add_argument("--scale", choices=["smoke", "small", "full", "auto"], help="default auto: full with CUDA, else small")
     p.add_argument("--param", action="append", default=[], metavar="[OWNER.]NAME=V1,V2", help="a param value or grid; repeatable")
@@ -80,10 +82,19 @@ def build_parser() -> argparse.ArgumentParser:
     _store_arg(p)
     p.set_defaults(func=cmd_plot)
 
-    p = sub.add_parser("check", help="re-run the smoke grid and compare with results/reference")
-    p.add_argument("--update", action="store_true", help="re-measure and rewrite the reference")
+    p = sub.add_parser("check", help="re-run the smoke grid and compare with results/reference/<family>.csv")
+    p.add_argument("--update", action="store_true", help="re-measure and merge the re-measured groups into the references")
     p.add_argument("--tasks", help="restrict to these tasks or families")
     p.set_defaults(func=cmd_check)
+
+    from harness.compact import configure_compact, configure_fsck, main_compact, main_fsck
+
+    p = sub.add_parser("compact", help="pack finished records into larger verified files (fast reads)")
+    configure_compact(p)
+    p.set_defaults(func=main_compact)
+    p = sub.add_parser("fsck", help="verify every stored record against its content hash")
+    configure_fsck(p)
+    p.set_defaults(func=main_fsck)
 
     for command in registry.commands().values():
         p = sub.add_parser(command.name, help=command.help)
@@ -153,8 +164,11 @@ def request_from_args(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
 
     tasks = _csv(args.tasks) if args.tasks else list(suite.get("tasks", []))
     methods = _csv(args.methods) if args.methods else list(suite.get("methods", []))
-    if not tasks or not methods:
-        raise UserError("empty selection: give --tasks and --methods (or a suite file); see `harness list`")
+    if getattr(args, "claims", None):
+        if tasks or methods:
+            raise UserError("--claims picks the tasks and methods itself; drop --tasks/--methods (or drop --claims)")
+    elif not tasks or not methods:
+        raise UserError("empty selection: give --tasks and --methods, --claims, or a suite file; see `harness list`")
     specs = [param_spec_from_toml(k, v) for k, v in suite.get("params", {}).items()]
     overridden = {(s.owner, s.name) for s in map(parse_param, args.param)}
     specs = [s for s in specs if (s.owner, s.name) not in overridden] + [parse_param(t) for t in args.param]
@@ -173,14 +187,24 @@ def request_from_args(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from harness.device import resolve_device, resolve_scale
-    from harness.grid import expand
+    from harness.claims import select_claims
+    from harness.grid import baselines_to_add, cells_for_claims, expand, parse_seeds
     from harness.runner import Overwrite, RunOptions, execute, plan
 
     request, opts = request_from_args(args)
     if opts["overwrite"] not in {o.value for o in Overwrite}:
         raise UserError(f"overwrite must be never, missing or always, got {opts['overwrite']!r}")
     request.scale, why = resolve_scale(request.scale)
-    cells = expand(request)
+    if args.claims:
+        seeds = parse_seeds(args.seeds) if args.seeds else None
+        cells = cells_for_claims(select_claims(_csv(args.claims)), request.scale, seeds)
+    else:
+        if not args.no_baseline:
+            added = baselines_to_add(request.tasks, request.methods)
+            if added:
+                request.methods += added
+                print(f"baseline {', '.join(added)} added beside the methods asked for (--no-baseline to skip)")
+        cells = expand(request)
     store = _store(args)
     the_plan = plan(cells, store, Overwrite(opts["overwrite"]))
     print(f"{why}; {len(cells)} cells: {len(the_plan.cached)} cached, {len(the_plan.to_run)} to run"
@@ -217,23 +241,19 @@ def _print_dry_run(cells: list[Any], the_plan: Any, store: Any) -> None:
 
 
 def _print_report(store: Any, task_names: list[str]) -> None:
-    from harness import report, tables
+    from harness import tables, verdict_text
     from harness.claims import all_claims
-    from harness.verdicts import judge_all
+    from harness.pages import published_columns
+    from harness.verdicts import verdicts_from_store
 
     claims = [c for c in all_claims() if set(c.tasks or [k.task for k in c.checks]) & set(task_names)]
-    records = store.load(sorted(set(task_names) | set(_claim_tasks(claims))))
-    shown = records[records["task"].isin(task_names)]
+    records = store.load(task_names)
     for metric in _metrics_for(task_names):
-        table = tables.build_table(shown, metric, published=report.published_columns(claims, metric))
+        table = tables.build_table(records, metric, published=published_columns(claims, metric))
         print(f"\n{tables.render(table, 'md')}")
     if claims:
         print("\nCLAIMS")
-        print("\n".join(report.verdict_lines(judge_all(claims, records))))
-
-
-def _claim_tasks(claims: list[Any]) -> list[str]:
-    return sorted({t for c in claims for t in (c.tasks or [k.task for k in c.checks])})
+        print("\n".join(verdict_text.verdict_lines(verdicts_from_store(claims, store))))
 
 
 def _metrics_for(task_names: list[str]) -> list[str]:
@@ -264,10 +284,11 @@ def cmd_results(args: argparse.Namespace) -> int:
 
 
 def cmd_table(args: argparse.Namespace) -> int:
-    from harness import report, tables
+    from harness import tables
     from harness.claims import all_claims
+    from harness.pages import family_page, published_columns
     from harness.provenance import ROOT
-    from harness.verdicts import judge_all
+    from harness.verdicts import verdicts_from_store
 
     store = _store(args)
     names = _task_names(args.tasks)
@@ -282,7 +303,7 @@ def cmd_table(args: argparse.Namespace) -> int:
                 continue
             claims = all_claims(family)
             fam_records = records[records["family"] == family] if len(records) else records
-            page = report.family_page(family, fam_records, claims, judge_all(claims, store.load(_claim_tasks(claims))))
+            page = family_page(family, fam_records, claims, verdicts_from_store(claims, store))
             path = ROOT / "results" / "tables" / f"{family}.md"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(page, encoding="utf-8")
@@ -292,21 +313,21 @@ def cmd_table(args: argparse.Namespace) -> int:
     metrics = [args.metric] if args.metric else _metrics_for(task_names)
     claims = [c for c in all_claims() if set(c.tasks) & set(task_names)]
     for metric in metrics:
-        table = tables.build_table(records, metric, scale=args.scale, published=report.published_columns(claims, metric))
+        table = tables.build_table(records, metric, scale=args.scale, published=published_columns(claims, metric))
         print(tables.render(table, args.format))
     return 0
 
 
 def cmd_claims(args: argparse.Namespace) -> int:
-    from harness import report
+    from harness import verdict_text
     from harness.claims import all_claims
-    from harness.verdicts import judge_all
+    from harness.verdicts import verdicts_from_store
 
     claims = all_claims(args.family)
     if not claims:
         raise UserError(f"no claims declared{' for family ' + args.family if args.family else ''}")
-    verdicts = judge_all(claims, _store(args).load(_claim_tasks(claims)))
-    print(report.verdicts_json(verdicts) if args.format == "json" else "\n".join(report.verdict_lines(verdicts)))
+    verdicts = verdicts_from_store(claims, _store(args))
+    print(verdict_text.verdicts_json(verdicts) if args.format == "json" else "\n".join(verdict_text.verdict_lines(verdicts)))
     return 0
 
 
@@ -333,7 +354,9 @@ def cmd_plot(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from harness.check import run_check
 
-    return run_check(update=args.update, tasks=_csv(args.tasks) if args.tasks else None)
+    code, lines = run_check(update=args.update, tasks=_csv(args.tasks) if args.tasks else None)
+    print("\n".join(lines))
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:

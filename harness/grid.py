@@ -14,6 +14,7 @@ from typing import Any
 from harness import registry
 from harness.api import Method, Task
 from harness.cells import Cell
+from harness.claims import Claim
 from harness.errors import UserError
 
 _SEEDS = re.compile(r"^\d+(-\d+)?$")
@@ -75,9 +76,9 @@ class RunRequest:
 def _grid_for(component: type[Task] | type[Method], specs: list[ParamSpec]) -> list[dict[str, Any]]:
     declared = {p.name for p in component.params}
     chosen: dict[str, list[Any]] = {}
-    for spec in specs:
+    for spec in specs:  # repeated flags for one name add to its grid (never keep only the last)
         if spec.name in declared and spec.owner in (None, component.name):
-            chosen[spec.name] = spec.values
+            chosen[spec.name] = list(dict.fromkeys([*chosen.get(spec.name, []), *spec.values]))
     names = list(chosen)
     return [dict(zip(names, combo)) for combo in itertools.product(*(chosen[n] for n in names))]
 
@@ -124,3 +125,48 @@ def _check_specs(specs: list[ParamSpec], tasks: list[type[Task]], methods: list[
             decl = next(p for p in target.params if p.name == spec.name)
             for value in spec.values:
                 decl.parse(value, target.name)
+
+
+def default_grid(tasks: list[type[Task]], seeds: list[int], scale: str) -> list[Cell]:
+    """Every task × applicable method at default params: the grid of ``harness check``."""
+    cells: dict[str, Cell] = {}
+    for task in tasks:
+        for method in registry.methods().values():
+            if task.family in method.families:
+                for seed in seeds:
+                    cell = Cell.build(task.name, method.name, seed, scale)
+                    cells.setdefault(cell.key, cell)
+    return list(cells.values())
+
+
+def claim_seeds(claim: Claim) -> list[int]:
+    """Seeds a paired claim is run with by default: enough for its ``min_seeds`` and at least 5."""
+    return list(range(max(claim.min_seeds, 5)))
+
+
+def cells_for_claims(claims: list[Claim], scale: str, seeds: list[int] | None = None) -> list[Cell]:
+    """Exactly the cells the verdicts of ``claims`` read at ``scale``: both sides of every paired
+    comparison on every task (over ``seeds``, default :func:`claim_seeds`), and seed 0 of every
+    value check. The one enumeration used by ``run --claims``, the verdicts' hints and the pages."""
+    cells: dict[str, Cell] = {}
+    for claim in claims:
+        if claim.kind == "value":
+            for check in claim.checks:
+                cell = Cell.build(check.task, check.method.name, 0, scale, check.task_params, check.method.params)
+                cells.setdefault(cell.key, cell)
+            continue
+        for task in claim.tasks:
+            for cmp in claim.comparisons:
+                for side in (cmp.a, cmp.b):
+                    for seed in seeds if seeds is not None else claim_seeds(claim):
+                        cell = Cell.build(task, side.name, seed, scale, claim.task_params, side.params)
+                        cells.setdefault(cell.key, cell)
+    return list(cells.values())
+
+
+def baselines_to_add(task_spec: list[str], method_spec: list[str]) -> list[str]:
+    """The baselines of the selected tasks' families that the selected methods lack: a comparison
+    needs its reference, so a run of a family's methods includes the family's baseline."""
+    methods = {m.name for m in registry.select_methods(method_spec)}
+    wanted = [t.baseline for t in registry.select_tasks(task_spec) if t.baseline]
+    return [b for b in dict.fromkeys(wanted) if b not in methods]

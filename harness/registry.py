@@ -12,6 +12,7 @@ import difflib
 import importlib
 import os
 import pkgutil
+import re
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -85,8 +86,25 @@ def register_claims(path: Path) -> None:
         _claim_files.append(path)
 
 
+_REGISTERS = re.compile(r"^\s*(from harness\.registry import|from harness import [^\n]*\bregistry\b|import harness\.registry)", re.M)
+
+
+def _registers(path: str | None) -> bool:
+    """A module registers something iff it imports ``harness.registry`` (read as text, not imported)."""
+    try:
+        return path is not None and path.endswith(".py") and bool(_REGISTERS.search(Path(path).read_text(encoding="utf-8")))
+    except OSError:
+        return False
+
+
 def load_plugins() -> None:
-    """Import every plugin package and its sub-packages once."""
+    """Walk every plugin package once: import each module that registers (it imports
+    ``harness.registry``) and collect each folder's ``claims*.toml``.
+
+    A family is found by its folder, as benchopt finds solvers: adding ``tasks/<family>/`` and
+    ``methods/<family>/`` needs no import list anywhere. Modules that do not register (training
+    loops, models: torch) are not imported here, so ``harness --help`` stays light.
+    """
     global _loaded
     if _loaded:
         return
@@ -94,10 +112,19 @@ def load_plugins() -> None:
     names = [n for n in os.environ.get("HARNESS_PLUGINS", ",".join(DEFAULT_PLUGINS)).split(",") if n]
     names += [ep.value for ep in entry_points(group="harness.plugins")]
     for name in names:
-        package = importlib.import_module(name)
-        for info in pkgutil.iter_modules(getattr(package, "__path__", [])):
-            module = importlib.import_module(f"{name}.{info.name}")
-            for claims in sorted(Path(module.__file__).parent.glob("claims*.toml")) if module.__file__ else ():
+        try:
+            package = importlib.import_module(name)
+        except ImportError as exc:
+            raise UserError(f"cannot import plugin package {name!r} ($HARNESS_PLUGINS or a harness.plugins entry point): {exc}") from None
+        folders = [Path(p) for p in getattr(package, "__path__", [])]
+        for info in pkgutil.walk_packages(getattr(package, "__path__", []), prefix=f"{name}."):
+            spec = info.module_finder.find_spec(info.name.rsplit(".", 1)[-1])  # type: ignore[call-arg]
+            if info.ispkg:
+                folders += [Path(p) for p in (spec.submodule_search_locations or [])] if spec else []
+            elif spec is not None and _registers(spec.origin):
+                importlib.import_module(info.name)
+        for folder in folders:
+            for claims in sorted(folder.glob("claims*.toml")):
                 register_claims(claims)
 
 

@@ -227,3 +227,13 @@ def execute(cells: list[Cell], store: Store, options: RunOptions) -> list[Outcom
     finally:
         bar.close()
     return outcomes
+
+
+def run_missing(cells: list[Cell], store: Store, options: RunOptions | None = None) -> list[Outcome]:
+    """Run the cells that ``store`` does not hold yet (a page that needs the cells of its claims);
+    returns the failed outcomes."""
+    todo = plan(cells, store, Overwrite.NEVER).to_run
+    if not todo:
+        return []
+    store.ensure_writable()
+    return [o for o in execute(todo, store, options or RunOptions(progress=False)) if o.status is Status.FAILED]

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from harness.cells import Cell
-from harness.claims import Check, Claim, Comparison, MethodSpec
+from harness.claims import Check, Claim, Comparison, MethodSpec, claim_tasks
 from harness.stats import Paired, paired
 
 SUPPORTED, REFUTED, INCONCLUSIVE = "supported", "refuted", "inconclusive"
@@ -69,15 +69,9 @@ def _series(index: RecordIndex, task: str, tp: dict[str, Any], spec: MethodSpec,
     return out
 
 
-def run_command(task: str, methods: Iterable[MethodSpec], scale: str, seeds: str, tp: dict[str, Any]) -> str:
-    specs = list(dict.fromkeys((s.name, tuple(sorted(s.params.items()))) for s in methods))
-    specs = [MethodSpec(name, dict(params)) for name, params in specs]
-    parts = ["harness run", f"--tasks {task}", f"--methods {','.join(dict.fromkeys(s.name for s in specs))}"]
-    parts += [f"--seeds {seeds}"] if seeds else []
-    parts.append(f"--scale {scale}")
-    parts += [f"--param {s.name}.{k}={v}" for s in specs for k, v in sorted(s.params.items())]
-    parts += [f"--param {task}.{k}={v}" for k, v in sorted(tp.items())]
-    return " ".join(parts)
+def run_command(claim: Claim, scale: str) -> str:
+    """The one command that runs every cell ``claim`` needs at ``scale`` (cached cells are skipped)."""
+    return f"harness run --claims {claim.id} --scale {scale}"
 
 
 def _decide(stats: Paired, op: str, delta: float) -> tuple[str, str]:
@@ -95,23 +89,22 @@ def _decide(stats: Paired, op: str, delta: float) -> tuple[str, str]:
 def _paired_evidence(claim: Claim, index: RecordIndex, task: str, cmp: Comparison) -> tuple[Evidence, str | None]:
     wanted = [s for s in SCALE_ORDER if s in claim.scales]
     present = index.scales_of(task)
-    seeds_hint = f"0-{max(claim.min_seeds, 5) - 1}"
     usable = [s for s in wanted if s in present]
     if not usable:
         scale = wanted[-1] if wanted else "small"
         why = f"no records at scale {'/'.join(wanted)}" + (f" (only {'/'.join(sorted(present))})" if present else "")
-        return Evidence(task, cmp.label(), INCONCLUSIVE, why), run_command(task, [cmp.a, cmp.b], scale, seeds_hint, claim.task_params)
+        return Evidence(task, cmp.label(), INCONCLUSIVE, why), run_command(claim, scale)
     scale = usable[0]
     a = _series(index, task, claim.task_params, cmp.a, scale, cmp.a.metric or claim.metric)
     b = _series(index, task, claim.task_params, cmp.b, scale, cmp.b.metric or claim.metric)
     missing = [s for s, series in ((cmp.a, a), (cmp.b, b)) if not series]
     if missing:
         why = f"cells missing: {', '.join(s.label() for s in missing)} at scale {scale}"
-        return Evidence(task, cmp.label(), INCONCLUSIVE, why, scale), run_command(task, missing, scale, seeds_hint, claim.task_params)
+        return Evidence(task, cmp.label(), INCONCLUSIVE, why, scale), run_command(claim, scale)
     shared = sorted(set(a) & set(b))
     if len(shared) < claim.min_seeds:
         why = f"too few shared seeds: n={len(shared)} < {claim.min_seeds}"
-        return Evidence(task, cmp.label(), INCONCLUSIVE, why, scale), run_command(task, [cmp.a, cmp.b], scale, seeds_hint, claim.task_params)
+        return Evidence(task, cmp.label(), INCONCLUSIVE, why, scale), run_command(claim, scale)
     stats = paired([a[s] for s in shared], [b[s] for s in shared])
     verdict, why = _decide(stats, cmp.op, claim.min_delta)
     return Evidence(task, cmp.label(), verdict, why, scale, stats), None
@@ -126,7 +119,7 @@ def _check_evidence(claim: Claim, index: RecordIndex, check: Check) -> tuple[Evi
     scale = [s for s in SCALE_ORDER if s in claim.scales][-1]
     return (
         Evidence(check.task, check.label(), INCONCLUSIVE, "cell missing"),
-        run_command(check.task, [check.method], scale, "", check.task_params),
+        run_command(claim, scale),
     )
 
 
@@ -149,3 +142,8 @@ def judge(claim: Claim, index: RecordIndex) -> Verdict:
 def judge_all(claims: list[Claim], records: Any) -> list[Verdict]:
     index = RecordIndex(records)
     return [judge(c, index) for c in claims]
+
+
+def verdicts_from_store(claims: list[Claim], store: Any) -> list[Verdict]:
+    """The verdicts of ``claims``, from one read of the records of the tasks they test."""
+    return judge_all(claims, store.load(claim_tasks(claims))) if claims else []

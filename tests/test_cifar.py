@@ -15,9 +15,10 @@ from harness.api import RunContext
 from harness.data import is_available, resolve
 from harness.errors import CellFailure
 from tasks.longtail import cifar_data
-from tasks.longtail.base import Split
-from tasks.longtail.cifar import PROTOCOLS, TEST, TRAIN, Cifar10LT, SGDSchedule
-from tasks.longtail.cifar_protocol import crop_flip, draw_augmentation, pad_images, random_crop_flip, train_sgd
+from tasks.longtail.split import Split
+from tasks.longtail.cifar import TEST, TRAIN, Cifar10LT
+from tasks.longtail.schedules import PROTOCOLS, SGDSchedule
+from tasks.longtail.cifar_train import crop_flip, draw_augmentation, pad_images, random_crop_flip, train_sgd
 from tasks.longtail.resnet import cifar_resnet, n_parameters, resnet32
 
 needs_cifar = pytest.mark.skipif(
@@ -227,7 +228,7 @@ def test_smoke_cell_end_to_end(tmp_path: Any, cache: Any) -> None:
 
 def test_cosine_head_replaces_the_last_linear_layer_everywhere() -> None:
     from tasks.longtail.heads import CosineLinear, with_head
-    from tasks.longtail.protocol import mlp
+    from tasks.longtail.train_loop import mlp
 
     net = with_head(cifar_resnet(8, 2, 10), "cosine")
     assert isinstance(net.linear, CosineLinear) and net.linear.weight.shape == (8, 10)

@@ -69,15 +69,46 @@ def test_too_few_seeds_is_inconclusive_with_command(fake_family: list[str]) -> N
     records = _records({"0.9": [0.9, 0.91], "0.1": [0.1, 0.11]})
     (v,) = judge_all([_claim("const[value=0.9] > const[value=0.1]")], records)
     assert v.verdict == INCONCLUSIVE and "too few shared seeds: n=2 < 3" in v.reason
-    assert v.commands == ["harness run --tasks fake-task --methods const --seeds 0-4 --scale small "
-                          "--param const.value=0.9 --param const.value=0.1"]
+    assert v.commands == ["harness run --claims c --scale small"]
+
+
+def test_every_printed_command_runs_exactly_the_cells_its_claim_needs(tmp_path: Path) -> None:
+    """On an empty store every claim is inconclusive and prints one command; parsed by the CLI,
+    that command selects the claim, and its cells are every cell the verdict reads."""
+    from harness.claims import all_claims, select_claims
+    from harness.cli import build_parser
+    from harness.grid import cells_for_claims
+    from harness.store import Store
+    from harness.verdicts import verdicts_from_store
+
+    claims = all_claims()
+    assert claims
+    for verdict in verdicts_from_store(claims, Store(str(tmp_path / "empty"))):
+        assert verdict.verdict == INCONCLUSIVE and len(verdict.commands) == 1, verdict.claim.id
+        args = build_parser().parse_args(verdict.commands[0].split()[1:])
+        assert select_claims([args.claims]) == [verdict.claim]
+        cells = cells_for_claims([verdict.claim], args.scale)
+        tasks = set(verdict.claim.tasks or [c.task for c in verdict.claim.checks])
+        assert {c.task for c in cells} == tasks and all(c.scale == args.scale for c in cells)
+        for cmp in verdict.claim.comparisons:  # both sides of every comparison, on every task
+            for side in (cmp.a, cmp.b):
+                for task in tasks:
+                    wanted = Cell.build(task, side.name, 0, args.scale, verdict.claim.task_params, side.params)
+                    assert wanted in cells
+
+
+def test_repeated_param_flags_build_a_grid() -> None:
+    from harness.grid import RunRequest, expand, parse_param
+
+    cells = expand(RunRequest(["gaussian-lt"], ["focal"], [0], "smoke", [parse_param("focal.gamma=0.5"), parse_param("focal.gamma=1,2")]))
+    assert sorted(c.method_params["gamma"] for c in cells) == [0.5, 1.0, 2.0]
 
 
 def test_missing_cells_name_the_method_and_the_command(fake_family: list[str]) -> None:
     records = _records({"0.9": [0.9, 0.91, 0.92]})
     (v,) = judge_all([_claim("const[value=0.9] > const[value=0.1]")], records)
     assert v.verdict == INCONCLUSIVE and "cells missing: const[value=0.1]" in v.reason
-    assert "--param const.value=0.1" in v.commands[0] and "0.9" not in v.commands[0]
+    assert v.commands == ["harness run --claims c --scale small"]
 
 
 def test_smoke_records_do_not_decide_a_small_scale_claim(fake_family: list[str]) -> None:

@@ -1,5 +1,5 @@
 """Generated for every registered task × applicable method at smoke scale, plus the numeric
-regression against results/reference/smoke.csv. The smoke grid runs once per session."""
+regression against results/reference/<family>.csv. The smoke grid runs once per session."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import math
 import pytest
 
 from harness import registry
-from harness.check import REFERENCE_SEEDS, compare, load_reference, summarize_records
+from harness.check import REFERENCE_SEEDS, compare, load_reference, merge_reference, summarize_records
 
 PAIRS = [
     (t.name, m.name)
@@ -34,13 +34,31 @@ def test_contract(smoke_grid_results: tuple, task: str, method: str) -> None:
     assert rows["cell_key"].nunique() == len(seeds)
 
 
-def test_smoke_grid_matches_reference(smoke_grid_results: tuple) -> None:
-    """`harness check` in test form: drifts beyond 3 standard errors of the seed mean fail."""
+FAMILIES = sorted({t.family for t in registry.tasks().values()})
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_smoke_grid_matches_reference(smoke_grid_results: tuple, family: str) -> None:
+    """`harness check` in test form, one family (one reference file) at a time: drifts beyond
+    3 standard errors of the seed mean fail, and so do groups missing on either side."""
     records, failed = smoke_grid_results
-    assert not failed
-    drifts, unmatched = compare(summarize_records(records), load_reference())
+    records = records[records["family"] == family]
+    assert not [o for o in failed if o.cell.family == family]
+    drifts, unmatched = compare(summarize_records(records), load_reference([family]))
     assert not unmatched, unmatched[:5]
     assert not drifts, [d.line() for d in drifts[:5]]
+
+
+def test_reference_update_merges_and_never_drops_other_groups() -> None:
+    import pandas as pd
+
+    row = {"metric": "acc", "std": 0.0, "n": 3, "tol": 1e-9}
+    old = pd.DataFrame([{"task": "a", "method": "m", "mean": 0.1, **row}, {"task": "a", "method": "gone", "mean": 0.2, **row},
+                        {"task": "b", "method": "m", "mean": 0.3, **row}])
+    new = pd.DataFrame([{"task": "a", "method": "m", "mean": 0.5, **row}, {"task": "a", "method": "m", "mean": 0.6, **row, "metric": "f1"}])
+    merged = merge_reference(old, new)
+    got = {(r.task, r.method, r.metric): r.mean for r in merged.itertuples()}
+    assert got == {("a", "gone", "acc"): 0.2, ("a", "m", "acc"): 0.5, ("a", "m", "f1"): 0.6, ("b", "m", "acc"): 0.3}
 
 
 def test_cpu_runs_are_deterministic(tmp_path) -> None:

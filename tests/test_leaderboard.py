@@ -15,10 +15,12 @@ import pytest
 from harness import registry
 from harness.cli import main
 from harness.errors import UserError
-from tasks.leaderboard.board import parse_board, read_board
-from tasks.leaderboard.boards import sibling
-from tasks.leaderboard.protocol import evaluate, rank_board
-from tasks.leaderboard.ranking import agreement, competition_ranks, kendall_tau_b, spearman_rho
+from tasks.leaderboard.board_file import parse_board, read_board
+from tasks.leaderboard.leaderboard_tasks import sibling
+from tasks.leaderboard.scoring import evaluate, rank_board
+from harness.metrics import kendall_tau_b
+from harness.metrics import spearman as spearman_rho
+from tasks.leaderboard.ranking import agreement, competition_ranks
 
 HEADER = "System,CoLA,MRPC,RTE\n"
 
@@ -194,7 +196,7 @@ def test_task_sets() -> None:
     paper = rank("glue", "geometric", task_set="paper")
     assert paper.tasks.endswith("|WNLI|AX") and paper.human_tasks.endswith("|WNLI")  # AX for systems only
     assert rank("superglue", "harmonic", task_set="paper").tasks.endswith("|AX-b|AX-g")
-    from tasks.leaderboard.protocol import Rules
+    from tasks.leaderboard.scoring import Rules
 
     with pytest.raises(UserError, match="the paper's rules are declared for none on this board"):
         rank_board(task("glue").board(), Rules(), method("arithmetic", task_set="paper"))
@@ -262,7 +264,7 @@ def test_run_cells_and_judge_the_claims(tmp_path: Path) -> None:
 
 
 def test_everything_recomputes_in_well_under_a_second() -> None:
-    from tasks.leaderboard.boards import _read_cached
+    from tasks.leaderboard.leaderboard_tasks import _read_cached
 
     rank("glue", "official")  # imports done
     _read_cached.cache_clear()
@@ -317,7 +319,7 @@ def test_own_file_through_the_verb(tmp_path: Path, capsys: pytest.CaptureFixture
 
 def test_help_imports_no_pandas_and_no_leaderboard_numerics() -> None:
     code = ("import sys; from harness.cli import build_parser; build_parser(); "
-            "print('pandas' in sys.modules, 'tasks.leaderboard.protocol' in sys.modules, 'tasks.leaderboard.board' in sys.modules)")
+            "print('pandas' in sys.modules, 'tasks.leaderboard.scoring' in sys.modules, 'tasks.leaderboard.board_file' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "False", "False"]
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from methods.longtail.base import cross_entropy
+from methods.longtail.hooks import cross_entropy
 from methods.longtail.can import CAN, softmax, topk_entropy
 from methods.longtail.class_balanced import ClassBalanced, class_balanced_weights
 from methods.longtail.erm import ERM
@@ -23,7 +23,7 @@ from methods.longtail.focal import Focal
 from methods.longtail.ldam_drw import LDAMDRW, ldam_margins
 from methods.longtail.logit_adjust import LogitAdjustLoss, LogitAdjustPosthoc
 from methods.longtail.reweight import Reweight, inverse_frequency_weights
-from tasks.longtail.protocol import LossContext
+from tasks.longtail.train_loop import LossContext
 
 COUNTS = [500, 180, 60, 20, 7]  # a long tail, C = 5
 

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, recall_score
 
-from tasks.longtail.base import exp_profile
+from tasks.longtail.split import exp_profile
 from tasks.longtail.gaussian import GaussianLT, bayes_balanced_accuracy
-from tasks.longtail.metrics import longtail_metrics, per_class_accuracy
+from harness.metrics import per_class_accuracy
+from tasks.longtail.metrics import longtail_metrics
 
 
 @pytest.mark.parametrize("seed", range(5))

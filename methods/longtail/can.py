@@ -44,9 +44,10 @@ from typing import Any
 import numpy as np
 
 from harness.errors import UserError
+from harness.api import Dependency
 from harness.params import Param
 from harness.registry import register
-from methods.longtail.base import LongTailMethod
+from methods.longtail.hooks import LongTailMethod
 
 _TINY = 1e-300  # guards 0/0 when a whole column (or row) underflowed to zero
 _CHUNK_ELEMENTS = 4_000_000  # bound on the (chunk, |A0|+1, C) array of the iters > 1 path
@@ -114,9 +115,8 @@ class CAN(LongTailMethod):
         if not self.p["alpha"] > 0.0:
             raise UserError(f"parameter can.alpha must be > 0, got {self.p['alpha']!r}")
 
-    @property
-    def base(self) -> tuple[str, dict[str, Any]]:  # type: ignore[override]
-        return (self.p["base"], {})
+    def dependency(self) -> Dependency:
+        return Dependency(self.p["base"])
 
     def _prior(self, log_prior: np.ndarray) -> np.ndarray:
         if self.p["prior"] == "uniform":

@@ -16,7 +16,7 @@ from typing import Any
 from harness.errors import UserError
 from harness.params import Param
 from harness.registry import register
-from methods.longtail.base import LongTailMethod
+from methods.longtail.hooks import LongTailMethod
 from methods.longtail.reweight import weighted_cross_entropy
 
 BETA = Param("beta", "float", 0.9999, "β of the effective number (1−β^n)/(1−β); 0 = CE", minimum=0.0)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness.registry import register
-from methods.longtail.base import LongTailMethod
+from methods.longtail.hooks import LongTailMethod
 
 
 @register

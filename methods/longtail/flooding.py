@@ -24,7 +24,7 @@ from typing import Any
 
 from harness.params import Param
 from harness.registry import register
-from methods.longtail.base import LongTailMethod, cross_entropy
+from methods.longtail.hooks import LongTailMethod, cross_entropy
 
 
 @register

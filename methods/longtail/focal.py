@@ -9,7 +9,7 @@ from typing import Any
 
 from harness.params import Param
 from harness.registry import register
-from methods.longtail.base import LongTailMethod
+from methods.longtail.hooks import LongTailMethod
 
 
 @register

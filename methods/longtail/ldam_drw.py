@@ -25,7 +25,7 @@ from typing import Any
 from harness.errors import UserError
 from harness.params import Param
 from harness.registry import register
-from methods.longtail.base import LongTailMethod
+from methods.longtail.hooks import LongTailMethod
 from methods.longtail.class_balanced import class_balanced_weights
 
 

@@ -15,9 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from harness.api import Dependency
 from harness.params import Param
 from harness.registry import register
-from methods.longtail.base import LongTailMethod, cross_entropy
+from methods.longtail.hooks import LongTailMethod, cross_entropy
 
 TAU = Param("tau", "float", 1.0, "adjustment strength τ")
 
@@ -53,9 +54,8 @@ class LogitAdjustPosthoc(LongTailMethod):
     aliases = ("la_posthoc",)
     params = (TAU, Param("base", "str", "erm", "the trained cell whose logits are adjusted", choices=("erm", "logit_adjust")))
 
-    @property
-    def base(self) -> tuple[str, dict[str, Any]]:
-        return (self.p["base"], {})
+    def dependency(self) -> Dependency:
+        return Dependency(self.p["base"])
 
     def postprocess(self, logits: np.ndarray, log_prior: np.ndarray) -> np.ndarray:
         return logits - self.p["tau"] * log_prior

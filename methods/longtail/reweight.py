@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.registry import register
-from methods.longtail.base import LongTailMethod
+from methods.longtail.hooks import LongTailMethod
 
 
 def inverse_frequency_weights(counts: Any) -> Any:

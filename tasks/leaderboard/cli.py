@@ -22,8 +22,10 @@ from typing import Any
 from harness import registry
 from harness.errors import UserError
 from harness.registry import Command, register_command, register_page
+from tasks.leaderboard.leaderboard_tasks import make_method
+from tasks.leaderboard.page import write_page
 
-FAMILY = "leaderboard"
+from tasks.leaderboard.leaderboard_tasks import FAMILY
 DEFAULT_METHODS = "arithmetic,geometric,harmonic"
 OVERRIDES = (("task_set", "task-set"), ("pair", "pair"), ("missing", "missing"), ("nan", "nan"),
              ("nonpositive", "nonpositive"), ("floor", "floor"))
@@ -50,14 +52,6 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", help="store for the claims' cells with --write (default $HARNESS_STORE or results/runs)")
 
 
-def make_method(name: str, overrides: dict[str, Any]) -> Any:
-    cls = registry.get_method(name)
-    if FAMILY not in cls.families:
-        raise UserError(f"method {name!r} is not a leaderboard aggregator (see `harness list methods`)")
-    declared = {p.name for p in cls.params}
-    return cls(**{k: v for k, v in overrides.items() if k in declared})
-
-
 def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
     return {name: getattr(args, name) for name, _ in OVERRIDES if getattr(args, name, None) is not None}
 
@@ -81,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"wrote {path}")
         return 0
     from tasks.leaderboard.render import view_table
-    from tasks.leaderboard.view import build_view
+    from tasks.leaderboard.views import build_view
 
     overrides = overrides_from(args)
     names = [m.strip() for m in args.methods.split(",") if m.strip() and m.strip() != "official"]
@@ -97,19 +91,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 register_command(Command(name=FAMILY, help="a leaderboard re-ranked by arithmetic, geometric and harmonic means", configure=configure, run=run))
-
-
-# -- the committed page -----------------------------------------------------------------------
-def write_page(store_dir: str | None) -> list[str]:
-    from harness.provenance import ROOT
-    from tasks.leaderboard.page import build_page
-
-    text, figures = build_page(store_dir, ROOT / "results" / "figures")
-    path = ROOT / "results" / "tables" / "leaderboards.md"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return [str(p.relative_to(ROOT)) for p in (path, *figures)]
-
 
 
 register_page(FAMILY, write_page)

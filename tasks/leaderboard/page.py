@@ -7,50 +7,35 @@ store, after the cells the claims need have been run (cached cells are reused).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from harness import registry
+from tasks.leaderboard.leaderboard_tasks import make_method
 
-FAMILY = "leaderboard"
+from tasks.leaderboard.leaderboard_tasks import FAMILY
 TOP = 20
 
 
-def _make(name: str, **params: Any) -> Any:
-    from tasks.leaderboard.cli import make_method
-
-    return make_method(name, params)
-
-
 def claim_verdicts(store_dir: str | None) -> list[str]:
-    """Run the cells the family's claims check (reusing stored ones) and return the verdict lines."""
-    from harness import report
-    from harness.cells import Cell
+    """The verdict lines of the family's claims, after running the cells they need (reusing stored ones)."""
     from harness.claims import all_claims
-    from harness.runner import Overwrite, RunOptions, execute, plan
+    from harness.grid import cells_for_claims
+    from harness.runner import run_missing
     from harness.store import Store
-    from harness.verdicts import judge_all
+    from harness.verdict_text import verdict_lines
+    from harness.verdicts import verdicts_from_store
 
     claims = all_claims(FAMILY)
     store = Store(store_dir)
-    cells = {}
-    for claim in claims:
-        for check in claim.checks:
-            cell = Cell.build(check.task, check.method.name, 0, "full", check.task_params, check.method.params)
-            cells[cell.key] = cell
-    todo = plan(list(cells.values()), store, Overwrite.NEVER).to_run
-    if todo:
-        store.ensure_writable()
-        failed = [o for o in execute(todo, store, RunOptions(progress=False)) if o.status.value == "failed"]
-        if failed:
-            raise RuntimeError(f"claim cell failed: {failed[0].cell.label()}: {failed[0].error}")
-    tasks = sorted({c.task for c in cells.values()})
-    return report.verdict_lines(judge_all(claims, store.load(tasks)))
+    failed = run_missing(cells_for_claims(claims, "full"), store)
+    if failed:
+        raise RuntimeError(f"claim cell failed: {failed[0].cell.label()}: {failed[0].error}")
+    return verdict_lines(verdicts_from_store(claims, store))
 
 
 def build_page(store_dir: str | None, figure_dir: Path) -> tuple[str, list[Path]]:
-    from tasks.leaderboard.protocol import published_check
+    from tasks.leaderboard.scoring import published_check
     from tasks.leaderboard.render import bump_chart, published_table, rule_columns, rule_table, tau_table, view_table
-    from tasks.leaderboard.view import build_view, rule_rows
+    from tasks.leaderboard.views import build_view, rule_rows
 
     rows, sections, published, figures = [], [], [], []
     for name, cls in registry.tasks().items():
@@ -58,16 +43,16 @@ def build_page(store_dir: str | None, figure_dir: Path) -> tuple[str, list[Path]
             continue
         task = cls()
         board, rules = task.board(), task.rules()
-        official = _make("official")
-        rows += rule_rows(name, board, rules, _make, list(cls.rule_sets))
+        official = make_method("official")
+        rows += rule_rows(name, board, rules, lambda n, **p: make_method(n, p), list(cls.rule_sets))
         consistent = build_view(f"{name}, consistent rules (official task set)", board, rules,
-                                [_make(a) for a in ("arithmetic", "geometric", "harmonic")], official)
+                                [make_method(a) for a in ("arithmetic", "geometric", "harmonic")], official)
         published.append((name, board, published_check(board, consistent.official.scores), consistent.official.scores))
         sections += [f"### {name}: consistent rules (every system averaged over the official tasks)", "",
                      view_table(consistent, "md", TOP), ""]
         if rules.paper:
             paper = build_view(f"{name}, the paper's rules", board, rules,
-                               [_make(a, task_set="paper") for a in ("arithmetic", "geometric", "harmonic") if a in rules.paper], official)
+                               [make_method(a, {"task_set": "paper"}) for a in ("arithmetic", "geometric", "harmonic") if a in rules.paper], official)
             sections += [f"### {name}: the paper's rules (task_set=paper)", "", view_table(paper, "md", TOP), ""]
             columns = [("official", consistent.official), *((r.label.split("[")[0], r) for r in consistent.rankings),
                        *((r.label.split("[")[0] + "\n(paper's rules)", r) for r in paper.rankings)]
@@ -134,3 +119,14 @@ def build_page(store_dir: str | None, figure_dir: Path) -> tuple[str, list[Path]
         "",
     ]
     return "\n".join(lines), figures
+
+
+def write_page(store_dir: str | None) -> list[str]:
+    """Regenerate ``results/tables/leaderboards.md`` and the bump charts; the written paths."""
+    from harness.provenance import ROOT
+
+    text, figures = build_page(store_dir, ROOT / "results" / "figures")
+    path = ROOT / "results" / "tables" / "leaderboards.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return [str(p.relative_to(ROOT)) for p in (path, *figures)]

@@ -1,4 +1,5 @@
-"""Ranks and rank agreement, in NumPy (a board has at most a few hundred systems).
+"""Ranks and rank agreement, in NumPy (a board has at most a few hundred systems); Kendall τ-b and
+Spearman ρ come from the shared metric registry (:mod:`harness.metrics`).
 
 Ranks are **competition ranks** ("min", 1-2-2-4), highest score first, computed on scores rounded
 to ``decimals`` places (default 6): floating-point noise between two ways of computing the same
@@ -12,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from harness.metrics import kendall_tau_b, spearman
+
 
 def competition_ranks(scores: np.ndarray, decimals: int = 6) -> np.ndarray:
     """Rank 1 = highest; ties share the smallest rank; NaN scores stay NaN."""
@@ -21,36 +24,6 @@ def competition_ranks(scores: np.ndarray, decimals: int = 6) -> np.ndarray:
     s = np.round(scores[ok], decimals)
     out[ok] = 1 + (s[None, :] > s[:, None]).sum(axis=1)
     return out
-
-
-def kendall_tau_b(x: np.ndarray, y: np.ndarray) -> float | None:
-    """Kendall's τ-b (tie-corrected, as scipy.stats.kendalltau); None when undefined."""
-    n = len(x)
-    if n < 2:
-        return None
-    iu = np.triu_indices(n, 1)
-    dx = np.sign(x[:, None] - x[None, :])[iu]
-    dy = np.sign(y[:, None] - y[None, :])[iu]
-    pairs = len(dx)
-    denom = np.sqrt(float(pairs - (dx == 0).sum()) * float(pairs - (dy == 0).sum()))
-    return float((dx * dy).sum() / denom) if denom > 0 else None
-
-
-def average_ranks(x: np.ndarray) -> np.ndarray:
-    """Ranks 1..n, ascending, ties get the mean of their positions (as scipy.stats.rankdata)."""
-    less = (x[None, :] < x[:, None]).sum(axis=1)
-    equal = (x[None, :] == x[:, None]).sum(axis=1)
-    return less + (equal + 1) / 2.0
-
-
-def spearman_rho(x: np.ndarray, y: np.ndarray) -> float | None:
-    """Spearman's ρ: Pearson correlation of average ranks; None when undefined."""
-    if len(x) < 2:
-        return None
-    rx, ry = average_ranks(x), average_ranks(y)
-    rx, ry = rx - rx.mean(), ry - ry.mean()
-    denom = np.sqrt((rx * rx).sum() * (ry * ry).sum())
-    return float((rx * ry).sum() / denom) if denom > 0 else None
 
 
 @dataclass(frozen=True)
@@ -72,7 +45,7 @@ def agreement(a: np.ndarray, b: np.ndarray, decimals: int = 6) -> Agreement:
     return Agreement(
         n_common=int(common.sum()),
         kendall_tau=kendall_tau_b(x, y),
-        spearman=spearman_rho(x, y),
+        spearman=spearman(x, y),
         n_moved=int((moves > 0).sum()),
         max_move=int(moves.max()) if len(moves) else 0,
     )

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from tasks.leaderboard.view import RuleRow, View
+from tasks.leaderboard.views import RuleRow, View
 
 RANK_NOTE = ("ranks: competition ranking (ties share the better rank) on scores rounded to 1e-6; "
              "Δ = official rank − rank under the aggregator (positive: moved up)")

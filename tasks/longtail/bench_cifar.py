@@ -5,7 +5,7 @@
 Both sides train the same model (ResNet-32 by default) with the same SGD step, batch size 128,
 on the CIFAR-10-LT training set (ρ = 100, 12,406 images, decoded once from the cache):
 
-* **ours** — ``tasks.longtail.cifar_protocol``: uint8 images resident on the device, one gather a
+* **ours** — ``tasks.longtail.cifar_train``: uint8 images resident on the device, one gather a
   batch for crop + flip, normalisation on the device; on CUDA also channels-last and, in the
   ``bf16`` row, bf16 autocast (the task's default there).
 * **reference** — the LDAM-DRW loop: a Dataset of uint8 HWC arrays that makes a PIL image per
@@ -34,7 +34,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 import torch
 
-from tasks.longtail.cifar_protocol import CIFAR_MEAN, CIFAR_STD, DeviceBatches, LossContext, prepare, train_step
+from tasks.longtail.cifar_train import CIFAR_MEAN, CIFAR_STD, DeviceBatches, LossContext, prepare, train_step
 from tasks.longtail.resnet import cifar_resnet
 
 BATCH = 128

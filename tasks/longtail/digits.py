@@ -13,7 +13,9 @@ from harness.params import Param
 from harness.registry import register
 from harness.data import sha256_of
 from harness.errors import UserError
-from tasks.longtail.base import SHOT_PARAMS, LongTailTask, Schedule, Split, exp_profile
+from tasks.longtail.longtail_task import SHOT_PARAMS, LongTailTask
+from tasks.longtail.schedules import Schedule
+from tasks.longtail.split import Split, exp_profile
 
 TEST_PER_CLASS = 50
 
@@ -72,6 +74,6 @@ class DigitsLT(LongTailTask):
         return Schedule(epochs=epochs, batch_size=64, lr=3e-3, weight_decay=1e-4)
 
     def model(self, split: Split):  # noqa: ANN201 - a torch module
-        from tasks.longtail.protocol import mlp
+        from tasks.longtail.train_loop import mlp
 
         return mlp(split.x_train.shape[1], split.n_classes, hidden=128)

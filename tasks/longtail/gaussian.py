@@ -15,7 +15,9 @@ import numpy as np
 
 from harness.params import Param
 from harness.registry import register
-from tasks.longtail.base import SHOT_PARAMS, LongTailTask, Schedule, Split
+from tasks.longtail.longtail_task import SHOT_PARAMS, LongTailTask
+from tasks.longtail.schedules import Schedule
+from tasks.longtail.split import Split
 from tasks.longtail.metrics import longtail_metrics
 
 
@@ -61,7 +63,7 @@ class GaussianLT(LongTailTask):
         return Schedule(epochs=epochs, batch_size=256, lr=5e-2)
 
     def model(self, split: Split):  # noqa: ANN201 - a torch module
-        from tasks.longtail.protocol import mlp
+        from tasks.longtail.train_loop import mlp
 
         return mlp(2, 2, hidden=0)
 

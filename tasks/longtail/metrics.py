@@ -11,13 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def per_class_accuracy(y: np.ndarray, pred: np.ndarray, n_classes: int) -> np.ndarray:
-    """Recall of each class on the test set; NaN for a class absent from it."""
-    hits = np.bincount(y[pred == y], minlength=n_classes).astype(float)
-    totals = np.bincount(y, minlength=n_classes).astype(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(totals > 0, hits / totals, np.nan)
+from harness.metrics import per_class_accuracy
 
 
 def longtail_metrics(y: np.ndarray, pred: np.ndarray, train_counts: np.ndarray, many: int = 100, few: int = 20) -> dict[str, float]:

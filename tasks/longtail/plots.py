@@ -14,7 +14,7 @@ import numpy as np
 
 from harness import registry
 from harness.verdicts import SCALE_ORDER
-from tasks.longtail.metrics import per_class_accuracy
+from harness.metrics import per_class_accuracy
 
 
 def _largest_scale(frame: Any) -> str:

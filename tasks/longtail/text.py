@@ -25,7 +25,9 @@ from harness.errors import UserError
 from harness.params import Param
 from harness.registry import register
 from tasks.longtail import text_data as td
-from tasks.longtail.base import LongTailTask, Schedule, Split
+from tasks.longtail.longtail_task import LongTailTask
+from tasks.longtail.schedules import Schedule
+from tasks.longtail.split import Split
 
 SMOKE_TRAIN_FRACTION = 0.25  # smoke: ⌈25%⌉ of every class (at least one), fixed subsample
 SMOKE_TEST = 400  # smoke: a fixed random 400 test examples
@@ -239,7 +241,7 @@ class Clinc150Imbalanced(TextLongTailTask):
     def model(self, split: Split) -> Any:
         if self.p["backbone"] != "minilm":
             return super().model(split)
-        from tasks.longtail.protocol import mlp
+        from tasks.longtail.train_loop import mlp
 
         return mlp(split.x_train.shape[1], split.n_classes, hidden=0)
 

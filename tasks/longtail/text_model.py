@@ -10,8 +10,8 @@ rows a batch touches, so 2^18 × 100 parameters cost little per step); the class
 with the schedule's weight decay. (fastText's plain SGD was tried on the dev sets and trained
 worse than Adam here.)
 
-The loop mirrors :func:`tasks.longtail.protocol.train_logits`: shuffled mini-batches from a
-generator seeded by the run seed, a :class:`~tasks.longtail.protocol.LossContext` with the
+The loop mirrors :func:`tasks.longtail.train_loop.train_logits`: shuffled mini-batches from a
+generator seeded by the run seed, a :class:`~tasks.longtail.train_loop.LossContext` with the
 training prior/counts/progress for the method's loss, ``ctx.check_deadline()`` every epoch and a
 :class:`~harness.errors.CellFailure` on a non-finite loss. The result is the test logits.
 """
@@ -23,9 +23,9 @@ import torch
 
 from harness.api import RunContext
 from harness.errors import CellFailure
-from tasks.longtail.base import Schedule
+from tasks.longtail.schedules import Schedule
 from tasks.longtail.heads import with_head
-from tasks.longtail.protocol import LossContext
+from tasks.longtail.train_loop import LossContext
 
 EVAL_BATCH = 1024
 # Intra-op threads while training. Each step is thousands of tiny sparse ops; on the 2-core

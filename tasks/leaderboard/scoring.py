@@ -20,7 +20,7 @@ import numpy as np
 
 from harness.errors import UserError
 from tasks.leaderboard import tasksets
-from tasks.leaderboard.board import Board
+from tasks.leaderboard.board_file import Board
 from tasks.leaderboard.ranking import agreement, competition_ranks
 
 AGGREGATORS = ("arithmetic", "geometric", "harmonic")

@@ -21,10 +21,10 @@ import torch.nn.functional as F
 
 from harness.api import RunContext
 from harness.errors import CellFailure
-from tasks.longtail.base import Split
-from tasks.longtail.cifar import SGDSchedule
+from tasks.longtail.schedules import SGDSchedule
+from tasks.longtail.split import Split
 from tasks.longtail.heads import with_head
-from tasks.longtail.protocol import LossContext
+from tasks.longtail.train_loop import LossContext
 
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2023, 0.1994, 0.2010)

@@ -7,7 +7,6 @@ Importing this module does not import torch; ``run`` does.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -16,6 +15,8 @@ from harness.api import CellResult, Method, RunContext, Task
 from harness.cells import Cell
 from harness.params import Param
 from tasks.longtail.metrics import longtail_metrics
+from tasks.longtail.schedules import Schedule
+from tasks.longtail.split import Split
 
 SHOT_PARAMS = (
     Param("many_threshold", "int", 100, "many-shot: more than this many training examples"),
@@ -23,39 +24,11 @@ SHOT_PARAMS = (
 )
 
 
-@dataclass(frozen=True)
-class Schedule:
-    """Optimiser schedule of one scale (Adam on shuffled mini-batches)."""
-
-    epochs: int
-    batch_size: int
-    lr: float
-    weight_decay: float = 0.0
-
-
-@dataclass
-class Split:
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    n_classes: int
-
-    @property
-    def counts(self) -> np.ndarray:
-        return np.bincount(self.y_train, minlength=self.n_classes)
-
-
-def exp_profile(n_max: int, rho: float, n_classes: int) -> list[int]:
-    """EXP long-tail profile n_c = ⌊n_max · ρ^(−c/(C−1))⌋ (Cao et al. 2019; Menon et al. 2021)."""
-    return [int(n_max * rho ** (-c / (n_classes - 1))) for c in range(n_classes)]
-
-
 class LongTailTask(Task):
     family: ClassVar[str] = "longtail"
     primary_metric: ClassVar[str] = "balanced_accuracy"
     table_metrics: ClassVar[tuple[str, ...]] = ("balanced_accuracy", "accuracy", "few_shot_accuracy")
-    higher_is_better: ClassVar[dict[str, bool]] = {}  # every metric here: higher is better
+    baseline: ClassVar[str] = "erm"
 
     def load(self, scale: str) -> Split:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -70,17 +43,16 @@ class LongTailTask(Task):
         return {}
 
     def _train(self, method: Method, split: Split, ctx: RunContext) -> np.ndarray:
-        from tasks.longtail.protocol import train_logits
+        from tasks.longtail.train_loop import train_logits
 
         return train_logits(self.model(split), split.x_train, split.y_train, split.x_test, split.counts, method, self.schedule(ctx.scale), ctx)
 
     def _logits(self, method: Method, split: Split, ctx: RunContext) -> tuple[np.ndarray, bool]:
         """Test logits of the model this method predicts with, and whether they were reused."""
-        base = getattr(method, "base", None)
-        if base is None:
+        dependency = method.dependency()
+        if dependency is None:
             return self._train(method, split, ctx), False
-        name, params = base
-        base_cell = Cell.build(self.name, name, ctx.seed, ctx.scale, self.p, params)
+        base_cell = Cell.build(self.name, dependency.method, ctx.seed, ctx.scale, self.p, dict(dependency.params))
         stored = ctx.store.load_predictions(base_cell.key) if ctx.store is not None else None
         if stored is not None:
             return np.stack(stored["logits"].to_numpy()), True

@@ -19,8 +19,6 @@ def cross_entropy(logits: Any, y: Any) -> Any:
 
 class LongTailMethod(Method):
     families: ClassVar[tuple[str, ...]] = ("longtail",)
-    base: tuple[str, dict[str, Any]] | None = None  # post-hoc methods name the trained cell they reuse
-
     @property
     def head(self) -> str:
         """The classifier head the training loop gives the backbone (``tasks.longtail.heads``)."""

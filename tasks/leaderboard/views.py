@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from tasks.leaderboard.board import Board
-from tasks.leaderboard.protocol import AGGREGATORS, Ranking, Rules, rank_board
+from tasks.leaderboard.board_file import Board
+from tasks.leaderboard.scoring import AGGREGATORS, Ranking, Rules, rank_board
 from tasks.leaderboard.ranking import agreement
 
 
@@ -88,7 +88,7 @@ class RuleRow:
 
 def rule_rows(board_name: str, board: Board, rules: Rules, make: Any, rule_sets: list[tuple[str, str]]) -> list[RuleRow]:
     """``rule_sets``: (label, task_set) pairs; ``make(name, **params)`` builds an aggregator."""
-    from tasks.leaderboard.protocol import above_human_in_both
+    from tasks.leaderboard.scoring import above_human_in_both
 
     out = []
     decimals = 6

@@ -13,7 +13,7 @@ import torch
 
 from harness.api import RunContext
 from harness.errors import CellFailure
-from tasks.longtail.base import Schedule
+from tasks.longtail.schedules import Schedule
 from tasks.longtail.heads import with_head
 
 

@@ -25,6 +25,8 @@ from harness.errors import UserError
 from harness.params import Param
 from harness.registry import register
 
+FAMILY = "leaderboard"
+
 RANK_LIKE = (
     "human_rank", "n_above_human", "paper_human_rank", "all_columns_human_rank", "n_unranked",
     "n_still_above_human_vs_arithmetic", "n_score_mismatches", "n_score_mismatches_rounded",
@@ -39,7 +41,7 @@ SUPERGLUE_EIGHT = "BoolQ|CB|COPA|MultiRC|ReCoRD|RTE|WiC|WSC"
 class LeaderboardTask(Task):
     """Base of leaderboard tasks: parse the board, rank it with the method, compare rankings."""
 
-    family: ClassVar[str] = "leaderboard"
+    family: ClassVar[str] = FAMILY
     uses_torch: ClassVar[bool] = False
     seeded: ClassVar[bool] = False
     primary_metric: ClassVar[str] = "human_rank"
@@ -89,7 +91,7 @@ class LeaderboardTask(Task):
         """The benchmark's rules. A file of your own that lacks the benchmark's official columns
         is scored by the mean of all its task columns, and has no paper's rules (said in ``note``)."""
         from tasks.leaderboard import tasksets
-        from tasks.leaderboard.protocol import Rules
+        from tasks.leaderboard.scoring import Rules
 
         rules = Rules(official=self.official_tasks, paper=dict(self.paper_rules))
         if not self.p["file"]:
@@ -106,7 +108,7 @@ class LeaderboardTask(Task):
 
     # -- protocol ----------------------------------------------------------------------------
     def run(self, method: Method, ctx: RunContext) -> CellResult:
-        from tasks.leaderboard.protocol import evaluate
+        from tasks.leaderboard.scoring import evaluate
 
         t0 = time.monotonic()
         board = self.board()
@@ -122,19 +124,9 @@ class LeaderboardTask(Task):
 
 @lru_cache(maxsize=32)
 def _read_cached(path: str, size: int, mtime_ns: int, human: str, source: str) -> Any:
-    from tasks.leaderboard.board import read_board
+    from tasks.leaderboard.board_file import read_board
 
     return read_board(path, human=human, source=source)
-
-
-def sibling(name: str, like: Method, **override: Any) -> Method:
-    """Aggregator ``name`` with the params it shares with ``like`` (and ``override``)."""
-    from harness import registry
-
-    cls = registry.get_method(name)
-    declared = {p.name for p in cls.params}
-    given = {k: v for k, v in {**like.p, **override}.items() if k in declared}
-    return cls(**given)
 
 
 @register
@@ -190,3 +182,21 @@ class SuperGlue(LeaderboardTask):
         ("the paper's rules", "paper"),
         ("all 10 columns", "all"),
     )
+
+
+def make_method(name: str, overrides: Mapping[str, Any] | None = None, like: Method | None = None) -> Method:
+    """Aggregator ``name`` with the params it declares, taken from ``like`` (another aggregator)
+    and then ``overrides``; a method of another family is one clear error."""
+    from harness import registry
+
+    cls = registry.get_method(name)
+    if FAMILY not in cls.families:
+        raise UserError(f"method {name!r} is not a leaderboard aggregator (see `harness list methods`)")
+    declared = {p.name for p in cls.params}
+    given = {**(like.p if like is not None else {}), **(overrides or {})}
+    return cls(**{k: v for k, v in given.items() if k in declared})
+
+
+def sibling(name: str, like: Method, **override: Any) -> Method:
+    """Aggregator ``name`` with the params it shares with ``like`` (and ``override``)."""
+    return make_method(name, override, like)
