@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-import numpy as np
+if TYPE_CHECKING:
+    pass
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ def t_quantile(n: int, confidence: float = 0.95) -> float:
 
 
 def summarize(values: Sequence[float], confidence: float = 0.95) -> Summary:
+    import numpy as np
+
     x = np.asarray(values, dtype=float)
     n = int(x.size)
     mean = float(x.mean()) if n else math.nan
@@ -49,6 +52,7 @@ class Paired:
 
 def paired(a: Sequence[float], b: Sequence[float], confidence: float = 0.95) -> Paired:
     """Paired difference; with zero variance the interval is the point and p is 0 or 1."""
+    import numpy as np
     from scipy import stats
 
     d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)

@@ -352,9 +352,14 @@ def test_can_diagnostics() -> None:
     assert "can_confident_accuracy" not in d_all and d_all["can_unconfident_fraction"] == 1.0
 
 
-def test_can_base_is_a_param() -> None:
-    assert CAN().base == ("erm", {})
-    assert CAN(base="logit_adjust").base == ("logit_adjust", {})
+def test_post_hoc_methods_declare_the_cell_they_read() -> None:
+    from harness.api import Dependency
+    from methods.longtail.erm import ERM
+    from methods.longtail.logit_adjust import LogitAdjustPosthoc
+
+    assert CAN().dependency() == Dependency("erm") and CAN(base="logit_adjust").dependency() == Dependency("logit_adjust")
+    assert LogitAdjustPosthoc(base="logit_adjust").dependency() == Dependency("logit_adjust")
+    assert ERM().dependency() is None
 
 
 # --- the registry contract: method modules do not import torch -----------------------------------

@@ -39,21 +39,24 @@ fraction of test predictions CAN changed.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from harness.errors import UserError
 from harness.api import Dependency
+from harness.errors import UserError
 from harness.params import Param
 from harness.registry import register
 from methods.longtail.hooks import LongTailMethod
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _TINY = 1e-300  # guards 0/0 when a whole column (or row) underflowed to zero
 _CHUNK_ELEMENTS = 4_000_000  # bound on the (chunk, |A0|+1, C) array of the iters > 1 path
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
+    import numpy as np
+
     z = logits.astype(np.float64)
     z = np.exp(z - z.max(1, keepdims=True))
     return z / z.sum(1, keepdims=True)
@@ -61,6 +64,8 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 def topk_entropy(p: np.ndarray, k: int) -> np.ndarray:
     """Entropy of the k largest entries of each row, renormalised, divided by log k (in [0, 1])."""
+    import numpy as np
+
     k = min(k, p.shape[1])
     top = np.sort(p, axis=1)[:, -k:]
     top = top / np.maximum(top.sum(1, keepdims=True), _TINY)
@@ -74,6 +79,8 @@ def confident_mask(p: np.ndarray, k: int, tau: float) -> np.ndarray:
 
 def alternating_normalization(a0: np.ndarray, b: np.ndarray, q: np.ndarray, alpha: float, iters: int) -> np.ndarray:
     """Corrected rows: for each row of ``b``, the last row of ``iters`` rounds on [a0; that row]."""
+    import numpy as np
+
     if len(b) == 0:
         return b.copy()
     if iters == 1:
@@ -119,6 +126,8 @@ class CAN(LongTailMethod):
         return Dependency(self.p["base"])
 
     def _prior(self, log_prior: np.ndarray) -> np.ndarray:
+        import numpy as np
+
         if self.p["prior"] == "uniform":
             return np.full(len(log_prior), 1.0 / len(log_prior))
         q = np.exp(log_prior.astype(np.float64))
@@ -132,6 +141,8 @@ class CAN(LongTailMethod):
         return out
 
     def diagnostics(self, logits: np.ndarray, scores: np.ndarray, log_prior: np.ndarray, y: np.ndarray) -> dict[str, float]:
+        import numpy as np
+
         confident = confident_mask(softmax(logits), self.p["k"], self.p["tau"])
         hit = logits.argmax(1) == y
         out = {

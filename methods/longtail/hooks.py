@@ -5,11 +5,12 @@ Losses receive torch tensors and use tensor methods, so this module never import
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from harness.api import Method
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def cross_entropy(logits: Any, y: Any) -> Any:

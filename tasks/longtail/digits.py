@@ -5,17 +5,18 @@ from __future__ import annotations
 import importlib.util
 from functools import lru_cache
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-import numpy as np
-
-from harness.params import Param
-from harness.registry import register
 from harness.data import sha256_of
 from harness.errors import UserError
+from harness.params import Param
+from harness.registry import register
 from tasks.longtail.longtail_task import SHOT_PARAMS, LongTailTask
 from tasks.longtail.schedules import Schedule
 from tasks.longtail.split import Split, exp_profile
+
+if TYPE_CHECKING:
+    import numpy as np
 
 TEST_PER_CLASS = 50
 
@@ -29,6 +30,7 @@ def _digits_file() -> Path:
 
 @lru_cache(maxsize=4)
 def _digits() -> tuple[np.ndarray, np.ndarray]:
+    import numpy as np
     from sklearn.datasets import load_digits
 
     data = load_digits()
@@ -56,6 +58,8 @@ class DigitsLT(LongTailTask):
         return "sklearn-digits:" + sha256_of(_digits_file())[:16]
 
     def load(self, scale: str) -> Split:
+        import numpy as np
+
         x, y = _digits()
         rng = np.random.default_rng(self.p["split_seed"])
         sizes = exp_profile(self.p["n_max"], self.p["rho"], 10)

@@ -9,16 +9,17 @@ it is reported beside each method (``bayes_balanced_accuracy``, analytic, and
 from __future__ import annotations
 
 import math
-from typing import ClassVar
-
-import numpy as np
+from typing import TYPE_CHECKING, ClassVar
 
 from harness.params import Param
 from harness.registry import register
 from tasks.longtail.longtail_task import SHOT_PARAMS, LongTailTask
+from tasks.longtail.metrics import longtail_metrics
 from tasks.longtail.schedules import Schedule
 from tasks.longtail.split import Split
-from tasks.longtail.metrics import longtail_metrics
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def bayes_balanced_accuracy() -> float:
@@ -48,12 +49,16 @@ class GaussianLT(LongTailTask):
 
     def load(self, scale: str) -> Split:
         """Drawn from a fixed generator: the data set is the same for every run seed."""
+        import numpy as np
+
         rng = np.random.default_rng(12345)
         n = 1000 if scale == "smoke" else self.p["n_train"]
         y_train = (rng.random(n) < self.p["positive_rate"]).astype(np.int64)  # class 1 = y=+1
         m = self.p["n_test_per_class"]
         y_test = np.repeat(np.array([0, 1], dtype=np.int64), m)
         def draw(y: np.ndarray) -> np.ndarray:
+            import numpy as np
+
             sign = np.where(y == 1, 1.0, -1.0)[:, None]
             return (sign * np.ones((1, 2)) + rng.standard_normal((len(y), 2))).astype(np.float32)
         return Split(draw(y_train), y_train, draw(y_test), y_test, 2)
@@ -68,6 +73,8 @@ class GaussianLT(LongTailTask):
         return mlp(2, 2, hidden=0)
 
     def extra_metrics(self, split: Split, pred: np.ndarray) -> dict[str, float]:
+        import numpy as np
+
         bayes_pred = (split.x_test.sum(1) > 0).astype(np.int64)
         counts = split.counts
         return {

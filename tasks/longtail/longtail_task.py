@@ -7,9 +7,7 @@ Importing this module does not import torch; ``run`` does.
 from __future__ import annotations
 
 import time
-from typing import Any, ClassVar
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from harness.api import CellResult, Method, RunContext, Task
 from harness.cells import Cell
@@ -17,6 +15,9 @@ from harness.params import Param
 from tasks.longtail.metrics import longtail_metrics
 from tasks.longtail.schedules import Schedule
 from tasks.longtail.split import Split
+
+if TYPE_CHECKING:
+    import numpy as np
 
 SHOT_PARAMS = (
     Param("many_threshold", "int", 100, "many-shot: more than this many training examples"),
@@ -49,6 +50,8 @@ class LongTailTask(Task):
 
     def _logits(self, method: Method, split: Split, ctx: RunContext) -> tuple[np.ndarray, bool]:
         """Test logits of the model this method predicts with, and whether they were reused."""
+        import numpy as np
+
         dependency = method.dependency()
         if dependency is None:
             return self._train(method, split, ctx), False
@@ -62,6 +65,8 @@ class LongTailTask(Task):
         return logits, False
 
     def run(self, method: Method, ctx: RunContext) -> CellResult:
+        import numpy as np
+
         split = self.load(ctx.scale)
         t0 = time.monotonic()
         logits, reused = self._logits(method, split, ctx)
@@ -84,6 +89,7 @@ class LongTailTask(Task):
 
 def predictions_frame(y: np.ndarray, logits: np.ndarray, pred: np.ndarray) -> Any:
     """Per-example outputs: label, raw logits (for post-hoc reuse) and the prediction."""
+    import numpy as np
     import pandas as pd
 
     return pd.DataFrame({"y": y.astype(np.int64), "pred": pred.astype(np.int64), "logits": list(logits.astype(np.float32))})

@@ -9,12 +9,17 @@ with no class is left out rather than reported as NaN.
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
 from harness.metrics import per_class_accuracy
 
+if TYPE_CHECKING:
+    import numpy as np
+
 
 def longtail_metrics(y: np.ndarray, pred: np.ndarray, train_counts: np.ndarray, many: int = 100, few: int = 20) -> dict[str, float]:
+    import numpy as np
+
     n_classes = len(train_counts)
     acc_c = per_class_accuracy(y, pred, n_classes)
     present = ~np.isnan(acc_c)

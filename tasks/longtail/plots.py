@@ -8,13 +8,14 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from harness import registry
-from harness.verdicts import SCALE_ORDER
 from harness.metrics import per_class_accuracy
+from harness.verdicts import SCALE_ORDER
+
+if TYPE_CHECKING:
+    pass
 
 
 def _largest_scale(frame: Any) -> str:
@@ -32,6 +33,7 @@ def _save(fig: Any, outdir: Path, stem: str) -> list[Path]:
 def per_class_figure(task: str, records: Any, store: Any, outdir: Path) -> list[Path]:
     """One line per method (default params): mean per-class accuracy over seeds vs class size."""
     import matplotlib
+    import numpy as np
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -16,9 +16,7 @@ This module does not import torch.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from harness.api import Method, RunContext
 from harness.errors import UserError
@@ -28,6 +26,9 @@ from tasks.longtail import text_data as td
 from tasks.longtail.longtail_task import LongTailTask
 from tasks.longtail.schedules import Schedule
 from tasks.longtail.split import Split
+
+if TYPE_CHECKING:
+    import numpy as np
 
 SMOKE_TRAIN_FRACTION = 0.25  # smoke: ⌈25%⌉ of every class (at least one), fixed subsample
 SMOKE_TEST = 400  # smoke: a fixed random 400 test examples

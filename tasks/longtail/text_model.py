@@ -23,8 +23,8 @@ import torch
 
 from harness.api import RunContext
 from harness.errors import CellFailure
-from tasks.longtail.schedules import Schedule
 from tasks.longtail.heads import with_head
+from tasks.longtail.schedules import Schedule
 from tasks.longtail.train_loop import LossContext
 
 EVAL_BATCH = 1024
