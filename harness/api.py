@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Mapping
 
 from harness.errors import CellFailure
-from harness.params import Param, resolve
+from harness.params import Param, resolve_params
 
 SCALES = ("smoke", "small", "full")
 
@@ -34,7 +34,7 @@ class _Component:
     params: ClassVar[tuple[Param, ...]] = ()
 
     def __init__(self, **given: Any) -> None:
-        self.p: dict[str, Any] = resolve(self.params, given, self.name)
+        self.p: dict[str, Any] = resolve_params(self.params, given, self.name)
 
     @classmethod
     def summary(cls) -> str:

@@ -78,7 +78,7 @@ def _parse_bool(raw: Any) -> bool:
     raise ValueError(raw)
 
 
-def resolve(declared: Sequence[Param], given: Mapping[str, Any], owner: str) -> dict[str, Any]:
+def resolve_params(declared: Sequence[Param], given: Mapping[str, Any], owner: str) -> dict[str, Any]:
     """Defaults filled in, every given value parsed; unknown names are a UserError."""
     by_name = {p.name: p for p in declared}
     unknown = sorted(set(given) - set(by_name))

@@ -98,7 +98,7 @@ class LeaderboardTask(Task):
             return rules
         board = board if board is not None else self.board()
         try:
-            tasksets.resolve(self.official_tasks, board.columns)
+            tasksets.parse_task_set(self.official_tasks, board.columns)
         except UserError:
             wanted = [n for item in self.official_tasks.split("|") for n in item.split("+")]
             lacking = [n for n in wanted if n not in board.columns]

@@ -99,8 +99,8 @@ def rank_board(board: Board, rules: Rules, method: Any) -> Ranking:
         spec_sys, spec_human = rules.paper[name]
     else:
         spec_sys = spec_human = task_set
-    groups_sys = tasksets.resolve(spec_sys, board.columns, rules.official)
-    groups_human = tasksets.resolve(spec_human, board.columns, rules.official)
+    groups_sys = tasksets.parse_task_set(spec_sys, board.columns, rules.official)
+    groups_human = tasksets.parse_task_set(spec_human, board.columns, rules.official)
     v = pair_values(board, get("pair"), get("nan"))
     everyone = np.arange(board.n)
     parts: list[tuple[np.ndarray, list[tasksets.Group]]]

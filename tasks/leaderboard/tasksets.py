@@ -30,11 +30,11 @@ class Group:
     columns: tuple[int, ...]
 
 
-def resolve(spec: str, columns: list[str], official: str = "", what: str = "task_set") -> list[Group]:
+def parse_task_set(spec: str, columns: list[str], official: str = "", what: str = "task_set") -> list[Group]:
     """The groups ``spec`` selects among ``columns``; a UserError names a bad spec."""
     spec = spec.strip()
     if spec == "official":
-        return resolve(official or "all", columns, "", what)
+        return parse_task_set(official or "all", columns, "", what)
     if spec == "all":
         return [Group(c, (i,)) for i, c in enumerate(columns)]
     match = _FIRST.match(spec)

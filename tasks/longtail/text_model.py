@@ -28,9 +28,6 @@ from tasks.longtail.schedules import Schedule
 from tasks.longtail.train_loop import LossContext
 
 EVAL_BATCH = 1024
-# Intra-op threads while training. Each step is thousands of tiny sparse ops; on the 2-core
-# machines with another busy process, 2 OpenMP threads made a CLINC small cell 16× slower
-# (646 s against 40 s with one thread), while with the machine idle 2 threads gained only ~20%.
 
 
 class BagOfNgrams(torch.nn.Module):
