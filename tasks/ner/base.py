@@ -32,7 +32,12 @@ SIZES: dict[str, tuple[int | None, int | None, int | None]] = {
     "full": (None, None, None),
 }
 
-ENCODER = Param("encoder", "str", "bilstm", "bilstm: from-scratch char (zh) / word+char (en) BiLSTM", choices=("bilstm",))
+ENCODER = Param(
+    "encoder",
+    "str",
+    "bilstm",
+    "bilstm: from-scratch char (zh) / word+char (en) BiLSTM; minilm: all-MiniLM-L6-v2 (English; optional package); hf:<local dir>: a saved BERT-like model",
+)
 MAXLEN = Param("maxlen", "int", 0, "truncate sentences to this many tokens (0: the scale's default: smoke/small 128, full 256)", minimum=0)
 
 
@@ -42,7 +47,7 @@ def schedules() -> dict[str, Any]:
     return {
         "smoke": Schedule(epochs=3, batch_size=16, lr=1e-2, maxlen=128, emb=32, hidden=32),
         "small": Schedule(epochs=4, batch_size=32, lr=1e-2, maxlen=128, emb=64, hidden=64),
-        "full": Schedule(epochs=10, batch_size=16, lr=1e-3, maxlen=256, emb=128, hidden=128),
+        "full": Schedule(epochs=10, batch_size=16, lr=1e-3, maxlen=256, emb=128, hidden=128, pretrained_lr=2e-5),
     }
 
 
@@ -61,12 +66,23 @@ class NerTask(Task):
     }
     max_threads: ClassVar[int | None] = 1  # a 1×64 BiLSTM: a second thread mostly spins
     lang: ClassVar[str] = "zh"
+    estimate_s: ClassVar[dict[str, float]] = {"smoke": 3.0, "small": 25.0, "full": 1800.0}  # CPU seconds, one thread (full: GPU with hf:)
     params: ClassVar[tuple[Param, ...]] = (ENCODER, MAXLEN)
     scales = {
         "smoke": "≤300/100/200 train/valid/test sentences, BiLSTM 1×32, 3 epochs",
         "small": "≤1500/300/1000 train/valid/test sentences (fixed subsample), BiLSTM 1×64, 4 epochs",
-        "full": "all sentences, maxlen 256, batch 16, 10 epochs, best valid F1 (BiLSTM 1×128)",
+        "full": "all sentences, maxlen 256, batch 16, 10 epochs, best valid F1 (BiLSTM 1×128 at Adam 1e-3; minilm/hf: at Adam 2e-5)",
     }
+
+    def __init__(self, **given: Any) -> None:
+        super().__init__(**given)
+        spec = self.p["encoder"]
+        if spec not in ("bilstm", "minilm") and not (spec.startswith("hf:") and len(spec) > 3):
+            raise UserError(f"{self.name}.encoder must be bilstm, minilm or hf:<local model dir>, got {spec!r}")
+
+    def fingerprint(self) -> str:
+        spec = self.p["encoder"]
+        return super().fingerprint() + ("" if spec == "bilstm" else f"+{spec}")
 
     def splits(self) -> Splits:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -99,7 +115,7 @@ class NerTask(Task):
             raise UserError(f"{self.name}: empty valid split")
         load_s = time.monotonic() - t0
         sched = self.schedule(ctx.scale)
-        out = train_and_test(method, splits, self.lang, sched, ctx)
+        out = train_and_test(method, splits, self.lang, sched, ctx, self.p["encoder"])
         out.metrics["cell_cpu_s"] = time.process_time() - c0  # the cell's CPU cost, robust to a shared machine
         return CellResult(
             metrics=out.metrics,

@@ -73,9 +73,11 @@ class NerFiles(NerTask):
         return train, _find(folder, ("dev", "valid", "validation"), False), test
 
     def fingerprint(self) -> str:
+        spec = self.p["encoder"]
+        suffix = "" if spec == "bilstm" else f"+{spec}"
         if self.p["data"].startswith("hf:"):
-            return self.p["data"]
-        return ",".join(sha256_of(p) for p in self.files() if p is not None)
+            return self.p["data"] + suffix
+        return ",".join(sha256_of(p) for p in self.files() if p is not None) + suffix
 
     def _read(self, path: Path) -> tuple[Corpus, tuple[str, ...]]:
         if path.suffix in JSON_SUFFIXES:

@@ -75,18 +75,21 @@ class Vocab:
 
 
 def collate(items: Sequence[dict[str, torch.Tensor]]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-    """Pad a batch of encoded sentences; returns the features and the (B, L) bool mask."""
-    width = max(len(x["ids"]) for x in items)
+    """Pad a batch of encoded sentences key by key; returns the features and the (B, L) bool
+    token mask. Token-level keys are ``ids`` (from-scratch encoders) or ``first`` (the first
+    word piece of each token, pretrained encoders); word pieces (``pieces``) pad with −1."""
+    word_key = "first" if "first" in items[0] else "ids"
     out: dict[str, torch.Tensor] = {}
     for key in items[0]:
+        width = max(len(x[key]) for x in items)
         shape = (len(items), width) + tuple(items[0][key].shape[1:])
-        padded = torch.zeros(shape, dtype=torch.long)
+        padded = torch.full(shape, -1 if key == "pieces" else 0, dtype=torch.long)
         for b, x in enumerate(items):
             padded[b, : len(x[key])] = x[key]
         out[key] = padded
-    mask = torch.zeros(len(items), width, dtype=torch.bool)
+    mask = torch.zeros(len(items), out[word_key].shape[1], dtype=torch.bool)
     for b, x in enumerate(items):
-        mask[b, : len(x["ids"])] = True
+        mask[b, : len(x[word_key])] = True
     return out, mask
 
 

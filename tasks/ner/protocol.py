@@ -21,7 +21,7 @@ import copy
 import math
 import time
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -43,6 +43,7 @@ class Schedule:
     emb: int
     hidden: int
     dropout: float = 0.3
+    pretrained_lr: float = 5e-5  # Adam's rate when the encoder is pretrained (minilm, hf:)
 
 
 @dataclass
@@ -79,7 +80,7 @@ class Model(torch.nn.Module):
 def _predict(model: Model, feats: list[dict[str, torch.Tensor]], batch_size: int) -> list[set[Span]]:
     model.eval()
     out: list[set[Span]] = [set() for _ in feats]
-    lengths = [len(f["ids"]) for f in feats]
+    lengths = [len(f.get("first", f.get("ids"))) for f in feats]
     with torch.no_grad():
         for idx in _batches(len(feats), batch_size * 2, lengths, None):
             x, mask = collate([feats[i] for i in idx])
@@ -88,27 +89,40 @@ def _predict(model: Model, feats: list[dict[str, torch.Tensor]], batch_size: int
     return out
 
 
-def train_and_test(method: Any, splits: Splits, lang: str, sched: Schedule, ctx: RunContext) -> Outcome:
+def build_encoder(spec: str, lang: str, sched: Schedule, train_tokens: list[tuple[str, ...]]) -> tuple[Callable[[Sequence[str]], dict[str, torch.Tensor]], torch.nn.Module, float, bool]:
+    """(encode a token sequence, encoder module, learning rate, pretrained?) for ``spec``."""
+    if spec == "bilstm":
+        vocab = Vocab.build(train_tokens, lang)
+        return (lambda tokens: vocab.encode(tokens, lang)), BiLSTMEncoder(vocab, lang, sched.emb, sched.hidden, sched.dropout), sched.lr, False
+    from tasks.ner.pretrained import PieceVocab, PretrainedEncoder, model_dir
+
+    folder = str(model_dir(spec))
+    pieces = PieceVocab(folder, sched.maxlen)
+    return pieces.encode, PretrainedEncoder(folder), sched.pretrained_lr, True
+
+
+def train_and_test(method: Any, splits: Splits, lang: str, sched: Schedule, ctx: RunContext, encoder_spec: str = "bilstm") -> Outcome:
     tr_tokens, tr_spans, _ = _truncate(splits.train, sched.maxlen)
     tr_cut_spans = sum(len(s.spans) for s in splits.train.sentences) - sum(map(len, tr_spans))
     va_tokens, _, _ = _truncate(splits.valid, sched.maxlen)
-    te_tokens, _, te_cut = _truncate(splits.test, sched.maxlen)
-    vocab = Vocab.build(tr_tokens, lang)
-    enc_tr = [vocab.encode(t, lang) for t in tr_tokens]
-    enc_va = [vocab.encode(t, lang) for t in va_tokens]
-    enc_te = [vocab.encode(t, lang) for t in te_tokens]
+    te_tokens, _, _ = _truncate(splits.test, sched.maxlen)
+    encode, encoder, lr, pretrained = build_encoder(encoder_spec, lang, sched, tr_tokens)
+    enc_tr = [encode(t) for t in tr_tokens]
+    enc_va = [encode(t) for t in va_tokens]
+    enc_te = [encode(t) for t in te_tokens]
+    word_key = "first" if pretrained else "ids"
+    te_cut = sum(len(e[word_key]) < len(s.tokens) for e, s in zip(enc_te, splits.test.sentences))
 
-    encoder = BiLSTMEncoder(vocab, lang, sched.emb, sched.hidden, sched.dropout)
     head = method.head(encoder.out_dim, splits.types)
     model = Model(encoder, head)
-    special = method.lr_multipliers(head, pretrained_encoder=False)
+    special = method.lr_multipliers(head, pretrained_encoder=pretrained)
     special_ids = {id(p) for params, _ in special for p in params}
-    groups = [{"params": [p for p in model.parameters() if id(p) not in special_ids], "lr": sched.lr}]
-    groups += [{"params": params, "lr": sched.lr * mult} for params, mult in special]
+    groups = [{"params": [p for p in model.parameters() if id(p) not in special_ids], "lr": lr}]
+    groups += [{"params": params, "lr": lr * mult} for params, mult in special]
     opt = torch.optim.Adam(groups)
 
     rng = np.random.default_rng(ctx.seed)
-    lengths = [len(t) for t in tr_tokens]
+    lengths = [len(e[word_key]) for e in enc_tr]
     best_f1, best_state, best_epoch = -1.0, None, 0
     step_s, step_cpu, eval_valid_s, seen = 0.0, 0.0, 0.0, 0
     valid_gold = [s.spans for s in splits.valid.sentences]
