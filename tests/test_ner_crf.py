@@ -71,3 +71,19 @@ def test_softmax_decoder_yields_only_valid_spans() -> None:
     read = [head.tags[i] for i in path]
     for prev, cur in zip(["O"] + read, read):
         assert not cur.startswith("I-") or prev[2:] == cur[2:]
+
+
+def test_same_numbers_as_pytorch_crf() -> None:
+    """Where ``pytorch-crf`` is installed, its log-likelihood and decoding agree with ours."""
+    torchcrf = pytest.importorskip("torchcrf")
+    g = torch.Generator().manual_seed(3)
+    k = 5
+    ref = torchcrf.CRF(k, batch_first=True)
+    emissions = torch.randn(4, 6, k, generator=g)
+    tags = torch.randint(0, k, (4, 6), generator=g)
+    mask = torch.tensor([[t < n for t in range(6)] for n in (6, 3, 1, 5)])
+    theirs = ref(emissions, tags, mask=mask, reduction="none")
+    args = (ref.transitions, ref.start_transitions, ref.end_transitions)
+    ours = crf_layer.path_score(emissions, tags, mask, *args) - crf_layer.log_partition(emissions, mask, *args)
+    assert torch.allclose(ours, theirs, atol=1e-5)
+    assert crf_layer.viterbi(emissions, mask, *args) == ref.decode(emissions, mask=mask)
