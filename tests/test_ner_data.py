@@ -133,3 +133,16 @@ def test_truncation_counts_and_misses_cut_entities() -> None:
     assert out.metrics["train_spans_truncated"] == 4.0
     assert all(e < 6 for p in out.predictions for _, e, _ in p)  # nothing predicted past maxlen
     assert out.metrics["recall"] <= 2 / 3  # the cut gold span stays in the score, as a miss
+
+
+def test_hub_dataset_offline_is_one_line(monkeypatch) -> None:
+    """``data=hf:<id>`` goes through datasets' hub loader; offline it is one clear line."""
+    from tasks.ner.custom import NerFiles
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    task = NerFiles(data="hf:no-such-user/no-such-ner")
+    with pytest.raises(UserError, match="cannot load hub dataset 'no-such-user/no-such-ner'") as info:
+        task.splits()
+    assert "\n" not in str(info.value)
+    assert task.fingerprint() == "hf:no-such-user/no-such-ner"
