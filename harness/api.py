@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Mapping
+from typing import Any, Callable, ClassVar, Mapping
 
 from harness.errors import CellFailure
 from harness.params import Param, resolve_params
@@ -87,6 +87,13 @@ class Task(_Component):
     def estimate(cls, scale: str) -> float:
         """Declared seconds per cell at ``scale`` (1 s when the task declares none)."""
         return float(cls.estimate_s.get(scale, 1.0))
+
+    @classmethod
+    def example_metric(cls, predictions: Any, metric: str) -> Callable[[Any], float] | None:
+        """``metric`` on a subset of one cell's test examples, from its stored predictions:
+        ``f(index) -> value`` (index: an int array, repeats allowed), for claims paired over
+        examples (bootstrap). None when the task cannot recompute ``metric`` that way."""
+        return None
 
     def fingerprint(self) -> str:
         """Identity of the data this cell reads; part of the cell key."""

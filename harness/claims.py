@@ -81,12 +81,18 @@ class Claim:
     metric: str = ""
     min_delta: float = 0.0
     min_seeds: int = 3
-    scales: tuple[str, ...] = ("small", "full")
+    scales: tuple[str, ...] = ("small", "full")  # scales at which a verdict counts
+    task_scales: dict[str, tuple[str, ...]] = field(default_factory=dict)  # per-task override of ``scales``
+    pairing: str = "seeds"  # "seeds": paired t over shared seeds; "examples": paired bootstrap over test examples
     checks: tuple[Check, ...] = ()
     published: dict[str, float] = field(default_factory=dict)
     published_label: str = ""
     note: str = ""
     source: str = ""  # the file it came from
+
+    def deciding_scales(self, task: str) -> tuple[str, ...]:
+        """The scales at which evidence on ``task`` decides the claim (below them: an indication)."""
+        return self.task_scales.get(task, self.scales)
 
 
 def parse_method_spec(text: str, where: str) -> MethodSpec:
@@ -124,6 +130,28 @@ def _require(entry: dict[str, Any], key: str, where: str) -> Any:
     return entry[key]
 
 
+def _scales(value: Any, where: str) -> tuple[str, ...]:
+    from harness.api import SCALES
+
+    scales = tuple([value] if isinstance(value, str) else value)
+    bad = [s for s in scales if s not in SCALES]
+    if bad or not scales:
+        raise UserError(f"{where}: scales must be a non-empty list of {', '.join(SCALES)}, got {value!r}")
+    return scales
+
+
+def _min_seeds(value: Any, where: str) -> int:
+    if not isinstance(value, int) or value < 3:
+        raise UserError(f"{where}: min_seeds must be an integer >= 3 (a paired interval needs at least 3 seeds), got {value!r}")
+    return value
+
+
+def _choice(value: Any, choices: tuple[str, ...], key: str, where: str) -> str:
+    if value not in choices:
+        raise UserError(f"{where}: {key} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
 def claim_from_dict(entry: dict[str, Any], source: str) -> Claim:
     where = f"{source}: claim {entry.get('id', '?')!r}"
     kind = entry.get("kind", "paired")
@@ -138,7 +166,7 @@ def claim_from_dict(entry: dict[str, Any], source: str) -> Claim:
         published_label=entry.get("published_label", ""),
         note=entry.get("note", ""),
         source=source,
-        scales=tuple(entry.get("scales", ("small", "full"))),
+        scales=_scales(entry.get("scales", ("small", "full")), where),
     )
     if kind == "paired":
         tasks = tuple(registry.get_task(t).name for t in _require(entry, "tasks", where))
@@ -156,7 +184,9 @@ def claim_from_dict(entry: dict[str, Any], source: str) -> Claim:
             comparisons=comparisons,
             metric=_require(entry, "metric", where),
             min_delta=float(entry.get("min_delta", 0.0)),
-            min_seeds=int(entry.get("min_seeds", 3)),
+            min_seeds=_min_seeds(entry.get("min_seeds", 3), where),
+            task_scales={registry.get_task(t).name: _scales(v, where) for t, v in entry.get("task_scales", {}).items()},
+            pairing=_choice(entry.get("pairing", "seeds"), ("seeds", "examples"), "pairing", where),
         )
     if kind == "value":
         checks = []

@@ -1,4 +1,5 @@
-"""Statistics over seeds: summaries with t-intervals and paired comparisons.
+"""Statistics: summaries with t-intervals, paired comparisons over seeds (t) or over test
+examples (bootstrap), one-sided tests against a margin, and Holm's correction.
 
 Pure functions on arrays, so that tables and claims report the same numbers.
 """
@@ -7,10 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
-
-if TYPE_CHECKING:
-    pass
+from typing import Callable, Sequence
 
 
 @dataclass(frozen=True)
@@ -41,13 +39,36 @@ def summarize(values: Sequence[float], confidence: float = 0.95) -> Summary:
 
 @dataclass(frozen=True)
 class Paired:
-    """A − B over shared seeds: mean difference, its 95% interval, n, and a t-test p-value."""
+    """A − B, paired: the difference, its 95% interval, n, and a two-sided p-value. ``tail(bar,
+    above)`` is the one-sided p-value of "the difference is above (or below) ``bar``"."""
 
     diff: float
     lo: float
     hi: float
     n: int
-    p_value: float  # two-sided paired t-test; nan when undefined
+    p_value: float  # two-sided; nan when undefined
+    se: float = math.nan  # standard error of the mean difference (t); nan for the bootstrap
+    draws: tuple[float, ...] = ()  # bootstrap differences (empty for the t-test)
+    over: str = "seeds"  # "seeds" or "examples"
+
+    @property
+    def degenerate(self) -> bool:
+        """A zero-width interval: identical differences everywhere, so no evidence of spread."""
+        return self.n >= 2 and self.lo == self.hi
+
+    def tail(self, bar: float, above: bool) -> float:
+        """One-sided p-value of H0 "difference ≤ bar" (``above``) or "difference ≥ bar"."""
+        if self.draws:
+            import numpy as np
+
+            d = np.asarray(self.draws)
+            return float(((d <= bar) if above else (d >= bar)).mean())
+        if not (self.se > 0) or self.n < 2:
+            return math.nan
+        from scipy import stats
+
+        t = (self.diff - bar) / self.se
+        return float(stats.t.sf(t, self.n - 1) if above else stats.t.cdf(t, self.n - 1))
 
 
 def paired(a: Sequence[float], b: Sequence[float], confidence: float = 0.95) -> Paired:
@@ -59,7 +80,45 @@ def paired(a: Sequence[float], b: Sequence[float], confidence: float = 0.95) -> 
     s = summarize(d, confidence)
     if s.n < 2:
         return Paired(s.mean, math.nan, math.nan, s.n, math.nan)
-    if s.std == 0.0:
-        return Paired(s.mean, s.mean, s.mean, s.n, 0.0 if s.mean != 0 else 1.0)
+    if s.std <= 1e-12 * max(1.0, abs(s.mean)):  # degenerate (exact ties up to rounding): no spread to test
+        return Paired(s.mean, s.mean, s.mean, s.n, math.nan, 0.0)
     p = float(stats.ttest_rel(np.asarray(a, float), np.asarray(b, float)).pvalue)
-    return Paired(s.mean, s.lo, s.hi, s.n, p)
+    return Paired(s.mean, s.lo, s.hi, s.n, p, s.std / math.sqrt(s.n))
+
+
+def paired_bootstrap(
+    metric_a: Callable[["object"], float],
+    metric_b: Callable[["object"], float],
+    n_examples: int,
+    resamples: int = 2000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> Paired:
+    """A − B over the same resampled test examples (paired bootstrap, percentile interval).
+
+    ``metric_x(index)`` computes the metric on the examples ``index`` (with repeats), so any
+    corpus-level metric works (span F1, Spearman), not only means of per-example scores. The
+    same ``resamples`` index arrays are used for A and B; ``seed`` fixes them.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    everything = np.arange(n_examples)
+    observed = metric_a(everything) - metric_b(everything)
+    draws = np.empty(resamples)
+    for r in range(resamples):
+        index = rng.integers(0, n_examples, n_examples)
+        draws[r] = metric_a(index) - metric_b(index)
+    lo, hi = np.quantile(draws, [0.5 - confidence / 2, 0.5 + confidence / 2])
+    p = min(1.0, 2 * min(float((draws <= 0).mean()), float((draws >= 0).mean())))
+    return Paired(float(observed), float(lo), float(hi), n_examples, p, draws=tuple(draws.tolist()), over="examples")
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values (family-wise error control); NaN stays NaN."""
+    order = sorted((p, i) for i, p in enumerate(p_values) if not math.isnan(p))
+    m, adjusted, running = len(order), [math.nan] * len(p_values), 0.0
+    for rank, (p, i) in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p))
+        adjusted[i] = running
+    return adjusted

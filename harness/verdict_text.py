@@ -13,12 +13,13 @@ def verdict_lines(verdicts: list[Verdict], markdown: bool = False) -> list[str]:
     lines: list[str] = []
     for v in verdicts:
         c = v.claim
-        head = f"[{MARK[v.verdict]}] {c.id} — {c.sentence}"
-        lines.append(f"- **{MARK[v.verdict]}** `{c.id}` — {c.sentence}" if markdown else head)
+        at = f" at {'/'.join(v.scales)}" if v.scales else ""
+        head = f"[{MARK[v.verdict]}{at}] {c.id} — {c.sentence}"
+        lines.append(f"- **{MARK[v.verdict]}{at}** `{c.id}` — {c.sentence}" if markdown else head)
         lines.append(f"    source: {c.title}, {c.url} ({c.date})")
         for e in v.evidence:
             scale = f" [{e.scale}]" if e.scale else ""
-            lines.append(f"    {e.verdict:<12} {e.task}: {e.what}{scale} — {e.reason}")
+            lines.append(f"    {e.verdict:<13} {e.task}: {e.what}{scale} — {e.reason}")
         if c.published:
             pubs = ", ".join(f"{k} {val:g}" for k, val in c.published.items())
             lines.append(f"    published ({c.published_label or 'article'}): {pubs}")
@@ -35,6 +36,7 @@ def verdicts_json(verdicts: list[Verdict]) -> str:
             {
                 "id": v.claim.id,
                 "verdict": v.verdict,
+                "scales": v.scales,
                 "reason": v.reason,
                 "source": {"title": v.claim.title, "url": v.claim.url, "date": v.claim.date},
                 "evidence": [
@@ -44,7 +46,9 @@ def verdicts_json(verdicts: list[Verdict]) -> str:
                         "verdict": e.verdict,
                         "reason": e.reason,
                         "scale": e.scale,
-                        **({"diff": e.stats.diff, "ci": [e.stats.lo, e.stats.hi], "n": e.stats.n, "p": e.stats.p_value} if e.stats else {}),
+                        **({"diff": e.stats.diff, "ci": [e.stats.lo, e.stats.hi], "n": e.stats.n, "over": e.stats.over} if e.stats else {}),
+                        **({"p_holm": e.p_adjusted} if e.p_adjusted is not None else {}),
+                        **({"tolerance": e.tolerance} if e.tolerance is not None else {}),
                         **({"value": e.value} if e.value is not None else {}),
                     }
                     for e in v.evidence

@@ -27,7 +27,7 @@ def _records(values: dict[str, list[float]], scale: str = "small") -> pd.DataFra
     return pd.DataFrame(rows)
 
 
-def _claim(compare: str, **extra: object):
+def _claim(compare: "str | list[str]", **extra: object):
     return claim_from_dict({**BASE, "tasks": ["fake-task"], "compare": compare, "metric": "score", **extra}, "test")
 
 
@@ -41,7 +41,7 @@ B = list(0.5 + rng.normal(0, 0.01, 5))
         ([b + 0.1 + rng.normal(0, 0.01) for b in B], "const[value=0.9] > const[value=0.1]", {}, SUPPORTED),
         ([b - 0.1 + rng.normal(0, 0.01) for b in B], "const[value=0.9] > const[value=0.1]", {}, REFUTED),
         ([b + d for b, d in zip(B, [0.05, -0.04, 0.03, -0.05, 0.02])], "const[value=0.9] > const[value=0.1]", {}, INCONCLUSIVE),
-        ([b + 0.1 + rng.normal(0, 0.01) for b in B], "const[value=0.9] > const[value=0.1]", {"min_delta": 0.2}, REFUTED),
+        ([b + 0.1 + rng.normal(0, 0.01) for b in B], "const[value=0.9] > const[value=0.1]", {"min_delta": 0.2}, INCONCLUSIVE),  # within margin
         ([b - 0.001 + rng.normal(0, 0.001) for b in B], "const[value=0.9] >= const[value=0.1]", {"min_delta": 0.01}, SUPPORTED),
         ([b - 0.1 + rng.normal(0, 0.01) for b in B], "const[value=0.9] < const[value=0.1]", {}, SUPPORTED),
         ([b - 0.1 + rng.normal(0, 0.01) for b in B], "const[value=0.1] < const[value=0.9]", {}, REFUTED),
@@ -112,9 +112,9 @@ def test_missing_cells_name_the_method_and_the_command(fake_family: list[str]) -
 
 
 def test_smoke_records_do_not_decide_a_small_scale_claim(fake_family: list[str]) -> None:
-    records = _records({"0.9": [0.9] * 5, "0.1": [0.1] * 5}, scale="smoke")
+    records = _records({"0.9": [0.9, 0.92, 0.91, 0.95, 0.9], "0.1": [0.1] * 5}, scale="smoke")
     (v,) = judge_all([_claim("const[value=0.9] > const[value=0.1]")], records)
-    assert v.verdict == INCONCLUSIVE and "only smoke" in v.reason and "--scale small" in v.commands[0]
+    assert v.verdict == INCONCLUSIVE and "indication at scale smoke" in v.reason and "--scale small" in v.commands[0]
 
 
 def test_value_claims(fake_family: list[str]) -> None:
@@ -173,3 +173,85 @@ def test_two_metrics_of_the_same_cells(fake_family: list[str]) -> None:
     assert claim.comparisons[0].a.metric == "score"
     (v,) = judge_all([claim], pd.concat([hi, lo]))
     assert v.verdict == SUPPORTED, v.reason
+
+
+# --- verdicts that must not overclaim (each was decided before; each is inconclusive now) ---------
+
+
+def test_a_failed_seed_makes_the_comparison_inconclusive(fake_family: list[str], tmp_path: Path) -> None:
+    from harness.store import Store
+
+    store = Store(str(tmp_path / "store"))
+    records = _records({"0.9": [0.9, 0.93, 0.91, 0.95], "0.1": [0.1, 0.11, 0.12, 0.13, 0.14]})
+    store.write_failure(Cell.build("fake-task", "const", 4, "small", {}, {"value": "0.9"}), "RuntimeError: boom")
+    (before,) = judge_all([_claim("const[value=0.9] > const[value=0.1]")], records)
+    assert before.verdict == SUPPORTED  # what a store-less judge sees: 4 shared seeds
+    (v,) = judge_all([_claim("const[value=0.9] > const[value=0.1]")], records, store)
+    assert v.verdict == INCONCLUSIVE and "1 of 5 seeds failed (seed 4)" in v.reason
+
+
+def test_identical_differences_are_a_degenerate_interval_not_evidence(fake_family: list[str]) -> None:
+    records = _records({"0.9": [0.6, 0.7, 0.8], "0.1": [0.5, 0.6, 0.7]})  # Δ = 0.1 on every seed
+    (v,) = judge_all([_claim("const[value=0.9] > const[value=0.1]")], records)
+    assert v.verdict == INCONCLUSIVE and "degenerate interval" in v.reason
+
+
+def test_holm_correction_over_the_comparisons_of_one_claim(fake_family: list[str]) -> None:
+    from harness.stats import holm
+
+    base = [0.50, 0.52, 0.49, 0.51, 0.50]
+    d1 = [-0.010, -0.001, -0.006, -0.002, -0.009]  # one-sided p ≈ 0.018 each
+    records = _records({"0.9": [b + d for b, d in zip(base, d1)], "0.8": [b + d for b, d in zip(base, d1[::-1])], "0.1": base})
+    raw = paired([b + d for b, d in zip(base, d1)], base).tail(0.0, above=False)
+    assert raw < 0.025 and holm([raw, raw]) == [2 * raw, 2 * raw] and 2 * raw > 0.025
+    (single,) = judge_all([_claim("const[value=0.9] > const[value=0.1]")], records)
+    assert single.verdict == REFUTED
+    (v,) = judge_all([_claim(["const[value=0.9] > const[value=0.1]", "const[value=0.8] > const[value=0.1]"])], records)
+    assert v.verdict == INCONCLUSIVE and "p(Holm)=" in v.evidence[0].reason
+
+
+def test_a_reversed_significant_difference_refutes_a_strict_claim(fake_family: list[str]) -> None:
+    records = _records({"0.9": [b - 0.05 + rng.normal(0, 0.005) for b in B], "0.1": B})
+    (v,) = judge_all([_claim("const[value=0.9] > const[value=0.1]")], records)
+    assert v.verdict == REFUTED and v.evidence[0].p_adjusted < 0.025
+
+
+def test_below_the_deciding_scale_is_only_an_indication(fake_family: list[str]) -> None:
+    records = _records({"0.9": [b + 0.1 + rng.normal(0, 0.01) for b in B], "0.1": B}, scale="small")
+    claim = _claim("const[value=0.9] > const[value=0.1]", task_scales={"fake-task": ["full"]})
+    (v,) = judge_all([claim], records)
+    assert v.verdict == INCONCLUSIVE and v.evidence[0].verdict == "indication"
+    assert "indication at scale small" in v.evidence[0].reason and v.commands == ["harness run --claims c --scale full"]
+    assert v.scales == []
+
+
+def test_tolerance_is_printed_on_non_inferiority_lines(fake_family: list[str]) -> None:
+    from harness.verdict_text import verdict_lines
+
+    records = _records({"0.9": [b - 0.001 + rng.normal(0, 0.001) for b in B], "0.1": B})
+    verdicts = judge_all([_claim("const[value=0.9] >= const[value=0.1]", min_delta=0.01)], records)
+    text = "\n".join(verdict_lines(verdicts))
+    assert "tolerance 0.01" in text and "[✔ supported at small]" in text
+
+
+@pytest.mark.parametrize("bad", [{"min_seeds": 1}, {"scales": ["huge"]}, {"pairing": "cells"}])
+def test_claim_fields_are_validated(fake_family: list[str], bad: dict) -> None:
+    with pytest.raises(UserError):
+        _claim("const[value=0.9] > const[value=0.1]", **bad)
+
+
+def test_pairing_over_examples_uses_a_paired_bootstrap(tmp_path: Path) -> None:
+    """Two digits-lt smoke cells with stored predictions: the bootstrap interval brackets the
+    observed difference, and equals a hand-made resampling with the same generator."""
+    from harness.grid import cells_for_claims
+    from harness.runner import run_missing
+    from harness.store import Store
+
+    claim = claim_from_dict({**BASE, "tasks": ["digits-lt"], "compare": "logit_adjust > erm", "metric": "balanced_accuracy",
+                             "scales": ["smoke"], "pairing": "examples"}, "test")
+    store = Store(str(tmp_path / "store"))
+    assert not run_missing(cells_for_claims([claim], "smoke", seeds=[0, 1, 2]), store)
+    (v,) = judge_all([claim], store.load(["digits-lt"]), store)
+    e = v.evidence[0]
+    assert e.stats is not None and e.stats.over == "examples" and e.stats.lo <= e.stats.diff <= e.stats.hi
+    assert "bootstrap over test examples" in e.reason and len(e.stats.draws) == 2000

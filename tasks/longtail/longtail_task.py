@@ -7,7 +7,7 @@ Importing this module does not import torch; ``run`` does.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from harness.api import CellResult, Method, RunContext, Task
 from harness.cells import Cell
@@ -39,6 +39,19 @@ class LongTailTask(Task):
 
     def model(self, split: Split) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    @classmethod
+    def example_metric(cls, predictions: Any, metric: str) -> Callable[[Any], float] | None:
+        """Accuracy and balanced accuracy recomputed on resampled test examples (label, prediction)."""
+        from harness.metrics import accuracy, balanced_accuracy
+
+        y, pred = predictions["y"].to_numpy(), predictions["pred"].to_numpy()
+        n_classes = int(max(y.max(), pred.max())) + 1
+        if metric == "accuracy":
+            return lambda index: accuracy(y[index], pred[index])
+        if metric == "balanced_accuracy":
+            return lambda index: balanced_accuracy(y[index], pred[index], n_classes)
+        return None
 
     def extra_metrics(self, split: Split, pred: np.ndarray) -> dict[str, float]:
         return {}
