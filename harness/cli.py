@@ -188,7 +188,7 @@ def request_from_args(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
 def cmd_run(args: argparse.Namespace) -> int:
     from harness.device import resolve_device, resolve_scale
     from harness.claims import select_claims
-    from harness.grid import baselines_to_add, cells_for_claims, expand, parse_seeds
+    from harness.grid import baselines_to_add, cells_for_claims, expand, parse_seeds, waiting_for_scale
     from harness.runner import Overwrite, RunOptions, execute, plan
 
     request, opts = request_from_args(args)
@@ -197,7 +197,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     request.scale, why = resolve_scale(request.scale)
     if args.claims:
         seeds = parse_seeds(args.seeds) if args.seeds else None
-        cells = cells_for_claims(select_claims(_csv(args.claims)), request.scale, seeds)
+        claims = select_claims(_csv(args.claims))
+        cells = cells_for_claims(claims, request.scale, seeds)
+        for claim_id, waiting in waiting_for_scale(claims, request.scale).items():
+            print(f"{claim_id}: {', '.join(waiting)} decide(s) it at another scale, not run at {request.scale}")
+        if not cells:
+            raise UserError(f"no cell of these claims decides at scale {request.scale}; try --scale full")
     else:
         if not args.no_baseline:
             added = baselines_to_add(request.tasks, request.methods)

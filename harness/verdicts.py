@@ -228,7 +228,7 @@ def judge(claim: Claim, index: RecordIndex) -> Verdict:
         results = [_paired_evidence(claim, index, t, c) for t, c in pairs]
         _decide(claim, [(e, c) for (e, _), (_, c) in zip(results, pairs) if e.verdict == ""])
     evidence = [e for e, _ in results]
-    commands = list(dict.fromkeys(c for _, c in results if c))[:1]
+    commands = list(dict.fromkeys(c for _, c in results if c))  # one per scale still needed
     refuted = [e for e in evidence if e.verdict == REFUTED]
     open_ = [e for e in evidence if e.verdict != SUPPORTED]
     if refuted:

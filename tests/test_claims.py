@@ -73,28 +73,32 @@ def test_too_few_seeds_is_inconclusive_with_command(fake_family: list[str]) -> N
 
 
 def test_every_printed_command_runs_exactly_the_cells_its_claim_needs(tmp_path: Path) -> None:
-    """On an empty store every claim is inconclusive and prints one command; parsed by the CLI,
-    that command selects the claim, and its cells are every cell the verdict reads."""
+    """On an empty store every claim is inconclusive and prints one command per scale it needs;
+    parsed by the CLI, each selects the claim, and together their cells are every cell the
+    verdict reads (both sides of every comparison on every task, at the task's deciding scale)."""
     from harness.claims import all_claims, select_claims
     from harness.cli import build_parser
     from harness.grid import cells_for_claims
     from harness.store import Store
-    from harness.verdicts import verdicts_from_store
+    from harness.verdicts import SCALE_ORDER, verdicts_from_store
 
     claims = all_claims()
     assert claims
     for verdict in verdicts_from_store(claims, Store(str(tmp_path / "empty"))):
-        assert verdict.verdict == INCONCLUSIVE and len(verdict.commands) == 1, verdict.claim.id
-        args = build_parser().parse_args(verdict.commands[0].split()[1:])
-        assert select_claims([args.claims]) == [verdict.claim]
-        cells = cells_for_claims([verdict.claim], args.scale)
-        tasks = set(verdict.claim.tasks or [c.task for c in verdict.claim.checks])
-        assert {c.task for c in cells} == tasks and all(c.scale == args.scale for c in cells)
-        for cmp in verdict.claim.comparisons:  # both sides of every comparison, on every task
-            for side in (cmp.a, cmp.b):
-                for task in tasks:
-                    wanted = Cell.build(task, side.name, 0, args.scale, verdict.claim.task_params, side.params)
-                    assert wanted in cells
+        claim = verdict.claim
+        assert verdict.verdict == INCONCLUSIVE and verdict.commands, claim.id
+        cells = []
+        for command in verdict.commands:
+            args = build_parser().parse_args(command.split()[1:])
+            assert select_claims([args.claims]) == [claim]
+            cells += cells_for_claims([claim], args.scale)
+        tasks = set(claim.tasks or [c.task for c in claim.checks])
+        assert {c.task for c in cells} == tasks, claim.id
+        for task in claim.tasks:
+            scale = [s for s in SCALE_ORDER if s in claim.deciding_scales(task)][-1]  # the lowest that decides
+            for cmp in claim.comparisons:
+                for side in (cmp.a, cmp.b):
+                    assert Cell.build(task, side.name, 0, scale, claim.task_params, side.params) in cells, (claim.id, task)
 
 
 def test_repeated_param_flags_build_a_grid() -> None:
