@@ -229,7 +229,11 @@ def all_claims(family: str | None = None) -> list[Claim]:
     claims = list(_parse_files(tuple(registry.claim_files())))
     if family is not None:
         if family not in registry.families():
-            registry.select_tasks([family])  # raises "did you mean"
+            import difflib
+
+            close = difflib.get_close_matches(family, registry.families(), n=3, cutoff=0.5)
+            hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            raise UserError(f"unknown family {family!r}{hint} (families: {', '.join(registry.families())})")
         claims = [c for c in claims if c.family == family]
     return claims
 

@@ -107,10 +107,24 @@ def _store_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", help="store directory (default $HARNESS_STORE or results/runs)")
 
 
-def _store(args: argparse.Namespace) -> Any:
+def _store(args: argparse.Namespace, for_reading: bool = True) -> Any:
+    """The store of ``--store``/``$HARNESS_STORE``; a read-only verb refuses one that does not
+    exist or cannot be read (a typo must not read as an empty store)."""
+    import os
+
     from harness.store import Store
 
-    return Store(args.store)
+    where = args.store if args.store is not None else os.environ.get("HARNESS_STORE")
+    if where is not None and not where.strip():
+        raise UserError("--store (or $HARNESS_STORE) is empty; give a folder")
+    store = Store(args.store)
+    if for_reading and where is not None:
+        root = Path(where)
+        if not root.is_dir():
+            raise UserError(f"no store at {root} (not a folder); check --store / $HARNESS_STORE, or run `harness run` to create one")
+        if not os.access(root, os.R_OK | os.X_OK):
+            raise UserError(f"the store {root} is not readable by this user")
+    return store
 
 
 # -- list --------------------------------------------------------------------------------
@@ -150,6 +164,15 @@ def _load_suite(path: str) -> dict[str, Any]:
         raise UserError(f"suite file {path} does not parse: {exc}") from None
 
 
+def _names(value: Any, key: str) -> list[str]:
+    """A suite's ``tasks``/``methods``: a list of names, or one comma-separated string."""
+    if isinstance(value, str):
+        return _csv(value)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return value
+    raise UserError(f"suite file: {key} must be a list of names or a comma-separated string, got {value!r}")
+
+
 def request_from_args(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     """Suite file first, flags on top; returns the RunRequest and the run options."""
     from harness.grid import RunRequest, param_spec_from_toml, parse_param, parse_seeds
@@ -162,8 +185,8 @@ def request_from_args(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     def pick(flag: Any, key: str, default: Any) -> Any:
         return flag if flag is not None else suite.get(key, default)
 
-    tasks = _csv(args.tasks) if args.tasks else list(suite.get("tasks", []))
-    methods = _csv(args.methods) if args.methods else list(suite.get("methods", []))
+    tasks = _csv(args.tasks) if args.tasks else _names(suite.get("tasks", []), "tasks")
+    methods = _csv(args.methods) if args.methods else _names(suite.get("methods", []), "methods")
     if getattr(args, "claims", None):
         if tasks or methods:
             raise UserError("--claims picks the tasks and methods itself; drop --tasks/--methods (or drop --claims)")
@@ -172,15 +195,18 @@ def request_from_args(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     specs = [param_spec_from_toml(k, v) for k, v in suite.get("params", {}).items()]
     overridden = {(s.owner, s.name) for s in map(parse_param, args.param)}
     specs = [s for s in specs if (s.owner, s.name) not in overridden] + [parse_param(t) for t in args.param]
-    workers = int(pick(args.workers, "workers", 1))
-    if workers < 1:
-        raise UserError(f"--workers must be >= 1, got {workers}")
+    workers = pick(args.workers, "workers", 1)
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise UserError(f"--workers must be an integer >= 1, got {workers!r}")
+    timeout = pick(args.timeout, "timeout", None)
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0 or timeout == float("inf")):
+        raise UserError(f"--timeout must be a positive number of seconds, got {timeout!r}")
     request = RunRequest(tasks, methods, parse_seeds(pick(args.seeds, "seeds", "0-2")), pick(args.scale, "scale", "auto"), specs)
     options = {
         "device": pick(args.device, "device", "auto"),
         "workers": workers,
         "overwrite": pick(args.overwrite, "overwrite", "never"),
-        "timeout": pick(args.timeout, "timeout", None),
+        "timeout": timeout,
     }
     return request, options
 
@@ -210,7 +236,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 request.methods += added
                 print(f"baseline {', '.join(added)} added beside the methods asked for (--no-baseline to skip)")
         cells = expand(request)
-    store = _store(args)
+    store = _store(args, for_reading=False)
     the_plan = plan(cells, store, Overwrite(opts["overwrite"]))
     print(f"{why}; {len(cells)} cells: {len(the_plan.cached)} cached, {len(the_plan.to_run)} to run"
           + (f", {len(the_plan.skipped_failed)} failed before (not retried with --overwrite missing)" if the_plan.skipped_failed else ""))
@@ -272,6 +298,8 @@ def _task_names(spec: str | None) -> list[str] | None:
 
 
 def cmd_results(args: argparse.Namespace) -> int:
+    if args.output and not Path(args.output).resolve().parent.is_dir():
+        raise UserError(f"cannot write {args.output}: the folder {Path(args.output).resolve().parent} does not exist")
     records = _store(args).load(_task_names(args.tasks))
     if args.format == "parquet":
         if not args.output:
@@ -315,6 +343,12 @@ def cmd_table(args: argparse.Namespace) -> int:
             print(f"wrote {path.relative_to(ROOT)}")
         return 0
     task_names = names or sorted(set(records["task"]))
+    if args.metric and len(records) and args.metric not in set(records["metric"]):
+        import difflib
+
+        close = difflib.get_close_matches(args.metric, sorted(set(records["metric"])), n=3, cutoff=0.5)
+        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        raise UserError(f"no stored records of metric {args.metric!r}{hint} (see `harness results` for the metrics stored)")
     metrics = [args.metric] if args.metric else _metrics_for(task_names)
     claims = [c for c in all_claims() if set(c.tasks) & set(task_names)]
     for metric in metrics:
@@ -369,8 +403,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = build_parser()
         args = parser.parse_args(argv)
         if not getattr(args, "func", None):
-            parser.print_help()
-            return 0
+            parser.print_help(sys.stderr)
+            print("harness: error: name a verb (e.g. `harness list`, `harness run --help`)", file=sys.stderr)
+            return 2
         return int(args.func(args) or 0)
     except UserError as exc:
         print(f"harness: error: {exc}", file=sys.stderr)

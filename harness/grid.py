@@ -20,9 +20,15 @@ from harness.errors import UserError
 _SEEDS = re.compile(r"^\d+(-\d+)?$")
 
 
+MAX_SEED = 2**32 - 1  # numpy's and torch's seeds are 32-bit
+MAX_SEEDS = 10_000  # more seeds in one request is a typo, not an experiment
+
+
 def parse_seeds(spec: str | int | list[int]) -> list[int]:
-    """``"0-4"`` → [0..4]; ``"0,3,7"``; a single int; a TOML list."""
+    """``"0-4"`` → [0..4]; ``"0,3,7"``; a single int; a TOML list. Seeds are 0..2³²−1, at most 10,000."""
     if isinstance(spec, int) and not isinstance(spec, bool):
+        if not 0 <= spec <= MAX_SEED:
+            raise UserError(f"seed {spec} is out of range: seeds are integers from 0 to {MAX_SEED}")
         return [spec]
     if isinstance(spec, list):
         return sorted({s for part in spec for s in parse_seeds(part)})
@@ -35,6 +41,10 @@ def parse_seeds(spec: str | int | list[int]) -> list[int]:
         first, last = int(lo), int(hi or lo)
         if last < first:
             raise UserError(f"malformed seed range {part!r}: {last} < {first}")
+        if last > MAX_SEED:
+            raise UserError(f"seed {last} is out of range: seeds are integers from 0 to {MAX_SEED}")
+        if last - first + 1 + len(seeds) > MAX_SEEDS:
+            raise UserError(f"seed range {spec!r} asks for more than {MAX_SEEDS:,} seeds; give a smaller range")
         seeds.update(range(first, last + 1))
     return sorted(seeds)
 

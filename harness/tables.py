@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from harness.stats import Summary, summarize
 from harness.verdicts import SCALE_ORDER
@@ -54,6 +54,8 @@ def build_table(records: Any, metric: str, scale: str | None = None, published: 
         present = set(group["scale"])
         chosen_scale[task] = scale if scale else next(s for s in SCALE_ORDER if s in present)
     df = df[[chosen_scale.get(t) == s for t, s in zip(df["task"], df["scale"])]]
+    if df.empty:  # e.g. --scale full on a store with small-scale records only
+        return table
     row_of = _labels(df, "method", "_mp")
     col_of = _labels(df, "task", "_tp")
     df = df.assign(_order=[json.dumps(sorted(p.items())) for p in df["_mp"]])
@@ -113,14 +115,31 @@ def _fmt(entry: Entry | None, bold: tuple[str, str]) -> str:
     return f"{bold[0]}{text}{bold[1]}" if entry.bold else text
 
 
-def _grid(table: Table, bold: tuple[str, str]) -> tuple[list[str], list[list[str]]]:
-    headers = ["method", *table.columns, *(f"published: {label}" for label in table.published)]
+_MD = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "|": "\\|"})
+_TEX = {"\\": "\\textbackslash{}", "&": "\\&", "%": "\\%", "$": "\\$", "#": "\\#", "_": "\\_", "{": "\\{", "}": "\\}",
+        "~": "\\textasciitilde{}", "^": "\\textasciicircum{}", "<": "\\textless{}", ">": "\\textgreater{}",
+        "ρ": "$\\rho$", "τ": "$\\tau$", "γ": "$\\gamma$", "α": "$\\alpha$", "β": "$\\beta$", "λ": "$\\lambda$", "±": "$\\pm$"}
+
+
+def md_escape(text: str) -> str:
+    """Names from tasks, methods, claims or a user's file as literal Markdown text: no HTML
+    (``<script>`` shows as text) and no broken table (``|``)."""
+    return text.translate(_MD)
+
+
+def tex_escape(text: str) -> str:
+    """Text for a LaTeX table cell: special characters escaped, Greek letters in math mode."""
+    return "".join(_TEX.get(ch, ch) for ch in text)
+
+
+def _grid(table: Table, bold: tuple[str, str], escape: Callable[[str], str]) -> tuple[list[str], list[list[str]]]:
+    headers = [escape(h) for h in ["method", *table.columns, *(f"published: {label}" for label in table.published)]]
     body = []
     for row in table.rows:
         method = table.default_rows.get(row)
         cells = [_fmt(table.entries.get((row, c)), bold) for c in table.columns]
         pubs = [f"{v[method]:.4f}" if method in v else "" for v in table.published.values()]
-        body.append([row, *cells, *pubs])
+        body.append([escape(row), *(escape(c) if not c.startswith(bold[0]) else c for c in cells), *pubs])
     return headers, body
 
 
@@ -132,17 +151,23 @@ def render(table: Table, fmt: str = "md") -> str:
     if fmt == "csv":
         return to_csv(table)
     if fmt == "latex":
-        headers, body = _grid(table, ("\\textbf{", "}"))
+        headers, body = _grid(table, ("\\textbf{", "}"), tex_escape)
         body = [[c.replace("±", "$\\pm$") for c in row] for row in body]
         return tabulate(body, headers, tablefmt="latex_raw", disable_numparse=True) + "\n% " + "; ".join(table.notes)
-    headers, body = _grid(table, ("**", "**"))
+    headers, body = _grid(table, ("**", "**"), md_escape)
     notes = "\n".join(f"\n_{n}_" for n in table.notes)
     return tabulate(body, headers, tablefmt="github", disable_numparse=True) + "\n" + notes
 
 
 def to_csv(table: Table) -> str:
-    lines = ["method,column,metric,mean,std,n,ci_lo,ci_hi,best"]
+    """Every entry, complete, quoted by the csv module (names may hold commas or quotes)."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["method", "column", "metric", "mean", "std", "n", "ci_lo", "ci_hi", "best"])
     for (row, col), e in table.entries.items():
         s = e.summary
-        lines.append(f'"{row}","{col}",{table.metric},{s.mean:.6g},{s.std:.6g},{s.n},{s.lo:.6g},{s.hi:.6g},{int(e.bold)}')
-    return "\n".join(lines)
+        writer.writerow([row, col, table.metric, f"{s.mean:.6g}", f"{s.std:.6g}", s.n, f"{s.lo:.6g}", f"{s.hi:.6g}", int(e.bold)])
+    return out.getvalue().rstrip("\n")
