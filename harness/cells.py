@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from harness import registry
@@ -47,8 +47,8 @@ class Cell:
             method=method_cls.name,
             seed=seed if task_cls.seeded else 0,
             scale=scale,
-            task_params=task_cls(**(task_params or {})).p,
-            method_params=method_cls(**(method_params or {})).p,
+            task_params=_resolved(task_cls, tuple(sorted((task_params or {}).items()))),
+            method_params=_resolved(method_cls, tuple(sorted((method_params or {}).items()))),
         )
 
     def make_task(self) -> Task:
@@ -97,3 +97,17 @@ class Cell:
 
 def _params(params: dict[str, Any]) -> str:
     return "(" + ",".join(f"{k}={v}" for k, v in sorted(params.items())) + ")" if params else ""
+
+
+@lru_cache(maxsize=4096)
+def _resolved_cached(component: type, given: tuple[tuple[str, Any], ...]) -> tuple[tuple[str, Any], ...]:
+    return tuple(component(**dict(given)).p.items())
+
+
+def _resolved(component: type, given: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
+    """Params with defaults filled in; verdicts and grids build the same cells many times, so the
+    parse is memoised per (class, given params). A fresh dict each call (cells may be mutated)."""
+    try:
+        return dict(_resolved_cached(component, given))
+    except TypeError:  # an unhashable value: parse without the memo
+        return component(**dict(given)).p

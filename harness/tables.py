@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -74,7 +75,9 @@ def build_table(records: Any, metric: str, scale: str | None = None, published: 
     return table
 
 
+@lru_cache(maxsize=256)
 def _defaults(method: str) -> dict[str, Any]:
+    """The default params of ``method`` (asked once per stored row: memoised)."""
     from harness import registry
 
     return registry.get_method(method)().p
