@@ -71,12 +71,14 @@ def read_before(root: Path) -> int:
     return len(pa.concat_tables(tables, promote_options="permissive").to_pandas())
 
 
-def best(run: Callable[[], int], repeat: int) -> tuple[float, int]:
+def best(name: str, run: Callable[[], int], repeat: int, cells: int) -> tuple[float, int]:
+    """Best of ``repeat`` timings, printed as soon as measured."""
     times, rows = [], 0
     for _ in range(repeat):
         t0 = time.perf_counter()
         rows = run()
         times.append(time.perf_counter() - t0)
+    print(f"  {name:<22} {min(times) * 1000:9.1f} ms  ({rows} rows, {min(times) / cells * 1e3:.3f} ms per cell)", flush=True)
     return min(times), rows
 
 
@@ -92,28 +94,26 @@ def main(argv: list[str] | None = None) -> int:
         write_store(root, args.records)
         files = len(list((root / "records").glob("*/*.parquet")))
         size = sum(p.stat().st_size for p in (root / "records").glob("*/*.parquet"))
-        print(f"{files} record files, {size / files / 1024:.1f} KiB each, written in {time.perf_counter() - t0:.1f}s")
+        print(f"{files} record files, {size / files / 1024:.1f} KiB each, written in {time.perf_counter() - t0:.1f}s", flush=True)
 
         def load(verify: bool) -> Callable[[], int]:
             return lambda: len(Store(root, verify=verify, auto_compact=0).load())
 
         timings = {
-            "per-file, before": best(lambda: read_before(root), args.repeat),
-            "per-file, verified": best(load(True), args.repeat),
-            "per-file, unverified": best(load(False), args.repeat),
+            "per-file, before": best("per-file, before", lambda: read_before(root), args.repeat, files),
+            "per-file, verified": best("per-file, verified", load(True), args.repeat, files),
+            "per-file, unverified": best("per-file, unverified", load(False), args.repeat, files),
         }
         from harness.compact import compact
 
         t0 = time.perf_counter()
         results = compact(Store(root, auto_compact=0))
         packed = sum(p.stat().st_size for p in (root / "packs").glob("*/*.parquet"))
-        print(f"compacted into {len(results)} packs ({packed / 1024:.0f} KiB) in {time.perf_counter() - t0:.1f}s")
-        timings["packed, verified"] = best(load(True), args.repeat)
-        timings["packed, unverified"] = best(load(False), args.repeat)
+        print(f"compacted into {len(results)} packs ({packed / 1024:.0f} KiB) in {time.perf_counter() - t0:.1f}s", flush=True)
+        for name, verify in (("packed, verified", True), ("packed, unverified", False)):
+            timings[name] = best(name, load(verify), max(3, args.repeat), files)
         rows = {r for _, r in timings.values()}
         assert len(rows) == 1, f"variants read different row counts: {timings}"
-        for name, (seconds, n) in timings.items():
-            print(f"  {name:<22} {seconds * 1000:9.1f} ms  ({n} rows, {seconds / files * 1e3:.3f} ms per cell)")
         t = {k: v[0] for k, v in timings.items()}
         print(f"compaction speed-up (per-file before / packed verified): {t['per-file, before'] / t['packed, verified']:.1f}x")
         print(f"compaction speed-up (per-file verified / packed verified): {t['per-file, verified'] / t['packed, verified']:.1f}x")

@@ -22,12 +22,14 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
-import pyarrow.parquet as pq
+from harness.lease import HOST, try_acquire
 
-from harness.lease import try_acquire
-from harness.store import ReadReport, Store, atomic_write_bytes, combine, decode_pack
+if TYPE_CHECKING:  # the CLI imports this module for its verbs' arguments: no pyarrow until one runs
+    import pyarrow as pa
+
+    from harness.store import ReadReport, Store
 
 
 @dataclass
@@ -41,6 +43,9 @@ class CompactResult:
 
 def encode_pack(table: pa.Table) -> bytes:
     """Rows sorted by (cell_key, metric), so the same records always give the same bytes (and name)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     table = table.sort_by([("cell_key", "ascending"), ("metric", "ascending")]).replace_schema_metadata(None)
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression="zstd", row_group_size=1 << 20, store_schema=False)
@@ -50,6 +55,8 @@ def encode_pack(table: pa.Table) -> bytes:
 def compact_tables(store: Store, task: str, loose: list[tuple[Path, pa.Table]],
                    packs: list[tuple[Path, pa.Table]] | None = None) -> CompactResult | None:
     """Pack already verified tables of one task; None when another process is compacting it."""
+    from harness.store import atomic_write_bytes, combine, decode_pack
+
     packs = packs or []
     lease = try_acquire(store.root / "leases" / f"compact~{task}.lease", "compact")
     if lease is None:
@@ -64,12 +71,7 @@ def compact_tables(store: Store, task: str, loose: list[tuple[Path, pa.Table]],
         atomic_write_bytes(target, lambda h: h.write(data))
         decode_pack(target, target.read_bytes())  # what is on disk verifies before any input goes
         for path, before in stats.items():
-            try:
-                now = path.stat()
-                if (now.st_ino, now.st_mtime_ns) == (before.st_ino, before.st_mtime_ns):
-                    path.unlink()
-            except FileNotFoundError:
-                pass
+            _remove_if_unchanged(path, before)
         for path, _ in packs:
             if path != target:
                 path.unlink(missing_ok=True)
@@ -77,8 +79,27 @@ def compact_tables(store: Store, task: str, loose: list[tuple[Path, pa.Table]],
         return CompactResult(task, cells, table.num_rows, len(loose) + len(packs), target)
 
 
+def _remove_if_unchanged(path: Path, before: os.stat_result) -> None:
+    """Remove a packed loose record unless a writer replaced it since it was read: move it aside
+    first (atomic), then look at what was moved, and put back a file that is not the one packed."""
+    aside = path.with_name(f".{path.name}~{HOST}~{os.getpid()}~packed.tmp")
+    try:
+        os.rename(path, aside)
+    except FileNotFoundError:
+        return
+    moved = aside.stat()
+    if (moved.st_ino, moved.st_mtime_ns) != (before.st_ino, before.st_mtime_ns):
+        try:
+            os.link(aside, path)  # a newer record: back under its name, unless an even newer one is there
+        except FileExistsError:
+            pass
+    aside.unlink()
+
+
 def compact(store: Store, tasks: list[str] | None = None, min_files: int = 2) -> list[CompactResult]:
     """Compact every task (or ``tasks``) holding at least ``min_files`` files (loose + packs)."""
+    from harness.store import ReadReport
+
     names = tasks if tasks is not None else sorted({p.parent.name for p in store.record_files() + store.pack_files()})
     results = []
     for task in names:
@@ -113,6 +134,7 @@ class FsckResult:
 def fsck(store: Store, data: bool = False) -> FsckResult:
     """Verify every record and pack; remove dead writers' temp files and stale leases."""
     from harness.lease import default_ttl, is_stale
+    from harness.store import ReadReport
 
     writable = os.access(store.root, os.W_OK)
     temporaries = len(store.clean_temporaries()) if writable else 0
@@ -160,6 +182,8 @@ def configure_compact(p: argparse.ArgumentParser) -> None:
 
 
 def main_compact(args: argparse.Namespace) -> int:
+    from harness.store import Store
+
     store = Store(args.store)
     store.ensure_writable()
     tasks = [t for t in args.tasks.split(",") if t] if args.tasks else None
@@ -178,6 +202,8 @@ def configure_fsck(p: argparse.ArgumentParser) -> None:
 
 
 def main_fsck(args: argparse.Namespace) -> int:
+    from harness.store import Store
+
     store = Store(args.store, quarantine=not args.no_quarantine, auto_compact=0)
     result = fsck(store, data=args.data)
     r = result.report

@@ -119,8 +119,8 @@ def unify(tables: list[pa.Table]) -> pa.Table:
     """Concatenate conformed tables; a parameter column whose type differs between families
     (``p_alpha`` a number in one, text in another) becomes text rather than failing the read."""
     types: dict[str, set[pa.DataType]] = {}
-    for t in tables:
-        for f in t.schema:
+    for schema in {t.schema: None for t in tables}:  # records of one family share a few schemas
+        for f in schema:
             if not pa.types.is_null(f.type):
                 types.setdefault(f.name, set()).add(f.type)
     clash = {n for n, ts in types.items() if len(ts) > 1 and not all(pa.types.is_integer(x) or pa.types.is_floating(x) for x in ts)}

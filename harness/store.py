@@ -110,10 +110,17 @@ def table_digest(table: pa.Table) -> str:
     digest = hashlib.sha256()
     for name in sorted(table.column_names):
         column = table.column(name)
-        digest.update(f"{name}\0{column.type}\0{len(column)}\0".encode())
+        digest.update(f"{name}\0{_type_name(column.type)}\0{len(column)}\0".encode())
         array = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
         _feed(digest, array)
     return digest.hexdigest()
+
+
+def _type_name(kind: pa.DataType) -> str:
+    """The type without a list's child-field name (parquet writes "item", reads back "element")."""
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return f"list<{_type_name(kind.value_type)}>"
+    return str(kind)
 
 
 def _feed(digest: Any, array: pa.Array) -> None:
@@ -134,7 +141,11 @@ def _feed(digest: Any, array: pa.Array) -> None:
             digest.update(memoryview(buffers[2])[int(offsets[0]) : int(offsets[-1])])
     elif pa.types.is_boolean(kind):
         digest.update(array.to_numpy(zero_copy_only=False).tobytes())
-    elif kind.bit_width % 8 == 0 and len(buffers) == 2:
+    elif pa.types.is_list(kind) or pa.types.is_large_list(kind):  # per-example logits: offsets, then values
+        offsets = array.offsets.to_numpy()
+        digest.update((offsets - offsets[0]).astype(np.int64).tobytes())
+        _feed(digest, array.flatten())
+    elif pa.types.is_primitive(kind) and kind.bit_width % 8 == 0 and len(buffers) == 2:
         width = kind.bit_width // 8
         digest.update(memoryview(buffers[1])[array.offset * width : (array.offset + len(array)) * width])
     else:  # nested or exotic: slow but exact
@@ -158,26 +169,42 @@ class Unreadable(Exception):
     """A stored file this process may not open (permissions); not evidence of damage."""
 
 
-def _read_bytes(path: Path) -> bytes:
+def _read_bytes(path: Path) -> pa.Buffer:
+    """The file's bytes in memory Arrow owns (see :func:`_arrow_owned`)."""
     try:
         with path.open("rb") as handle:
-            return handle.read()
+            size = os.fstat(handle.fileno()).st_size
+            buffer = pa.allocate_buffer(size)
+            got = handle.readinto(np.frombuffer(buffer, dtype=np.uint8)) if size else 0
+            return buffer if got == size else buffer.slice(0, got)
     except PermissionError as exc:
         raise Unreadable(exc.strerror or "permission denied") from None
     except IsADirectoryError:
         raise Damaged("a directory where a file belongs") from None
 
 
-def _parse(data: bytes) -> pa.Table:
+def _arrow_owned(data: bytes | pa.Buffer) -> pa.Buffer:
+    """Tables parsed from a Python ``bytes`` may point into it; kept in the read memo until the
+    interpreter shuts down, such tables made the process abort at exit ("terminate called
+    without an active exception", 1 run in 4 that waited on another run). Arrow memory does not."""
+    if isinstance(data, pa.Buffer):
+        return data
+    buffer = pa.allocate_buffer(len(data))
+    if len(data):
+        np.frombuffer(buffer, dtype=np.uint8)[:] = np.frombuffer(data, dtype=np.uint8)
+    return buffer
+
+
+def _parse(data: bytes | pa.Buffer) -> pa.Table:
     try:
-        table = pq.read_table(pa.BufferReader(data))
+        table = pq.read_table(pa.BufferReader(_arrow_owned(data)))
         table.column_names, table.schema.metadata  # noqa: B018 - a damaged name fails here, not later
         return table
     except (pa.ArrowException, OSError, ValueError, IndexError) as exc:  # UnicodeDecodeError is a ValueError
         raise Damaged(f"not a readable parquet file ({type(exc).__name__}: {str(exc)[:120]})") from None
 
 
-def decode_record(data: bytes, verify: bool = True) -> tuple[pa.Table, bool]:
+def decode_record(data: bytes | pa.Buffer, verify: bool = True) -> tuple[pa.Table, bool]:
     """The conformed table of a record file and whether its hash was checked (False: a record
     written before hashes existed). Raises :class:`Damaged`."""
     table = _parse(data)
@@ -197,7 +224,7 @@ def decode_record(data: bytes, verify: bool = True) -> tuple[pa.Table, bool]:
     return conformed, True
 
 
-def decode_pack(path: Path, data: bytes, verify: bool = True) -> pa.Table:
+def decode_pack(path: Path, data: bytes | pa.Buffer, verify: bool = True) -> pa.Table:
     if verify and hashlib.sha256(data).hexdigest() != path.stem:
         raise Damaged("bytes do not match the sha256 in its name")
     try:
@@ -329,9 +356,11 @@ class Store:
 
     # -- writing ---------------------------------------------------------------------------
     def write_predictions(self, key: str, predictions: Any) -> None:
-        """Per-example outputs (a pandas DataFrame) for paired tests and post-hoc reuse."""
+        """Per-example outputs (a pandas DataFrame) for paired tests and post-hoc reuse, with
+        their content hash (a post-hoc method must not build on silently damaged logits)."""
         preds = pa.Table.from_pandas(predictions, preserve_index=False)
-        atomic_write_bytes(self.preds_path(key), lambda h: pq.write_table(preds, h))
+        meta = {**(preds.schema.metadata or {}), META_KEY: json.dumps({"format": FORMAT, "sha256": table_digest(preds)}).encode()}
+        atomic_write_bytes(self.preds_path(key), lambda h: pq.write_table(preds.replace_schema_metadata(meta), h))
 
     def write_record(self, cell: Cell, table: pa.Table, predictions: Any = None) -> Path:
         if predictions is not None:
@@ -418,6 +447,7 @@ class Store:
         except Damaged as exc:
             report.damaged.append((path, str(exc), self.quarantine(path, str(exc), expect=stat)))
             return None
+        table = table.replace_schema_metadata(None)  # checked; equal schemas then group in unify
         if pack:
             report.packs += 1
         elif verified:
@@ -491,8 +521,9 @@ class Store:
     def load_predictions(self, key: str) -> "Any":
         path = self.preds_path(key)
         try:
-            data = _read_bytes(path)
-            return _parse(data).to_pandas()
+            table = _parse(_read_bytes(path))
+            _check_preds(table, self.verify)
+            return table.to_pandas()
         except (FileNotFoundError, Unreadable):
             return None
         except Damaged as exc:
@@ -508,6 +539,19 @@ class Store:
             except (OSError, ValueError) as exc:
                 print(f"warning: skipped failure note {path} ({type(exc).__name__})", file=sys.stderr)
         return out
+
+
+def _check_preds(table: pa.Table, verify: bool) -> None:
+    """Predictions written before hashes carry none and are read as they are."""
+    meta = table.schema.metadata or {}
+    if META_KEY not in meta or not verify:
+        return
+    try:
+        expected = json.loads(meta[META_KEY])["sha256"]
+    except (ValueError, KeyError, TypeError):
+        raise Damaged("its content hash is damaged") from None
+    if table_digest(table) != expected:
+        raise Damaged("content does not match its sha256 (bit rot or an edit)")
 
 
 def combine(loose: list[pa.Table | None], packs: list[pa.Table | None]) -> pa.Table | None:
