@@ -87,6 +87,8 @@ class Claim:
     checks: tuple[Check, ...] = ()
     published: dict[str, float] = field(default_factory=dict)
     published_label: str = ""
+    published_task: str = ""  # the task whose protocol the published numbers describe ("": none of ours)
+    published_scale: str = "full"  # … and the scale that runs that protocol
     note: str = ""
     source: str = ""  # the file it came from
 
@@ -164,6 +166,8 @@ def claim_from_dict(entry: dict[str, Any], source: str) -> Claim:
         kind=kind,
         published={str(k): float(v) for k, v in entry.get("published", {}).items()},
         published_label=entry.get("published_label", ""),
+        published_task=registry.get_task(entry["published_task"]).name if entry.get("published_task") else "",
+        published_scale=_scales(entry.get("published_scale", "full"), where)[0],
         note=entry.get("note", ""),
         source=source,
         scales=_scales(entry.get("scales", ("small", "full")), where),

@@ -66,7 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metric", help="default: the family's primary metric")
     p.add_argument("--scale", choices=["smoke", "small", "full"], help="default: the largest scale stored per task")
     p.add_argument("--format", choices=["md", "latex", "csv"], default="md")
-    p.add_argument("--write", action="store_true", help="regenerate results/tables/<family>.md")
+    p.add_argument("--write", action="store_true", help="regenerate the committed results/tables/<family>.md (refuses to drop rows the store cannot reproduce)")
+    p.add_argument("--force", action="store_true", help="with --write: write even when rows of the committed page would be lost")
+    p.add_argument("--out", help="write the table to this file instead of stdout (any --tasks/--format)")
     _store_arg(p)
     p.set_defaults(func=cmd_table)
 
@@ -319,7 +321,7 @@ def cmd_results(args: argparse.Namespace) -> int:
 def cmd_table(args: argparse.Namespace) -> int:
     from harness import tables
     from harness.claims import all_claims
-    from harness.pages import family_page, published_columns
+    from harness.pages import family_page, lost_rows, published_columns
     from harness.provenance import ROOT
     from harness.verdicts import verdicts_from_store
 
@@ -327,7 +329,9 @@ def cmd_table(args: argparse.Namespace) -> int:
     names = _task_names(args.tasks)
     records = store.load(names)
     if args.write:
-        families = sorted({registry.get_task(t).family for t in (names or set(records["task"]))})
+        if args.tasks or args.format != "md" or args.metric or args.out:
+            raise UserError("--write regenerates whole committed family pages; for a filtered table use --out FILE (with --tasks/--format/--metric)")
+        families = sorted({registry.get_task(t).family for t in set(records["task"])})
         for family in families:
             own_page = registry.pages().get(family)
             if own_page is not None:
@@ -338,6 +342,10 @@ def cmd_table(args: argparse.Namespace) -> int:
             fam_records = records[records["family"] == family] if len(records) else records
             page = family_page(family, fam_records, claims, verdicts_from_store(claims, store))
             path = ROOT / "results" / "tables" / f"{family}.md"
+            lost = lost_rows(path.read_text(encoding="utf-8"), page) if path.exists() else []
+            if lost and not args.force:
+                raise UserError(f"{path.relative_to(ROOT)} would lose {len(lost)} row(s) the store cannot reproduce "
+                                f"(e.g. {lost[0]!r}); run their cells first, or --force to drop them")
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(page, encoding="utf-8")
             print(f"wrote {path.relative_to(ROOT)}")
@@ -351,9 +359,17 @@ def cmd_table(args: argparse.Namespace) -> int:
         raise UserError(f"no stored records of metric {args.metric!r}{hint} (see `harness results` for the metrics stored)")
     metrics = [args.metric] if args.metric else _metrics_for(task_names)
     claims = [c for c in all_claims() if set(c.tasks) & set(task_names)]
-    for metric in metrics:
-        table = tables.build_table(records, metric, scale=args.scale, published=published_columns(claims, metric))
-        print(tables.render(table, args.format))
+    text = "\n".join(
+        tables.render(tables.build_table(records, metric, scale=args.scale, published=published_columns(claims, metric)), args.format)
+        for metric in metrics
+    )
+    if args.out:
+        if not Path(args.out).resolve().parent.is_dir():
+            raise UserError(f"cannot write {args.out}: the folder {Path(args.out).resolve().parent} does not exist")
+        Path(args.out).write_text(text + "\n", encoding="utf-8")
+        print(f"wrote {args.out}", file=sys.stderr)
+    else:
+        print(text)
     return 0
 
 

@@ -14,12 +14,14 @@ from harness.verdict_text import verdict_lines
 from harness.verdicts import Verdict
 
 
-def published_columns(claims: list[Claim], metric: str) -> dict[str, dict[str, float]]:
-    """Published numbers of claims on ``metric``, keyed by their label (a different data set, say)."""
-    out: dict[str, dict[str, float]] = {}
+def published_columns(claims: list[Claim], metric: str) -> dict[str, tables.Published]:
+    """Published numbers of claims on ``metric``, keyed by their label, with the task and scale
+    whose protocol they describe: a table shows them only beside that task at that scale."""
+    out: dict[str, tables.Published] = {}
     for c in claims:
-        if c.published and c.metric == metric:
-            out.setdefault(c.published_label or c.id, {}).update(c.published)
+        if c.published and c.metric == metric and c.published_task:
+            label = c.published_label or c.id
+            out.setdefault(label, tables.Published(c.published_task, c.published_scale, {})).values.update(c.published)
     return out
 
 
@@ -35,3 +37,19 @@ def family_page(family: str, records: Any, claims: list[Claim], verdicts: list[V
     if verdicts:
         parts += ["## Claims", "", "```", *verdict_lines(verdicts), "```", ""]
     return "\n".join(parts)
+
+
+def _row_keys(page: str) -> set[str]:
+    """(section, first cell) of every table row of a page: what a regenerated page must keep."""
+    keys, section = set(), ""
+    for line in page.splitlines():
+        if line.startswith("## "):
+            section = line[3:].strip()
+        elif line.startswith("|") and not set(line) <= set("|-: "):
+            keys.add(f"{section}: {line.split('|')[1].strip()}")
+    return keys
+
+
+def lost_rows(old_page: str, new_page: str) -> list[str]:
+    """Table rows of ``old_page`` (per section) that ``new_page`` no longer has."""
+    return sorted(_row_keys(old_page) - _row_keys(new_page))

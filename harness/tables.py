@@ -29,7 +29,8 @@ class Table:
     columns: list[str]
     rows: list[str]
     entries: dict[tuple[str, str], Entry]
-    published: dict[str, dict[str, float]] = field(default_factory=dict)  # label → {method: value}
+    published: dict[str, "Published"] = field(default_factory=dict)  # label → the task/scale it describes and {method: value}
+    scales: dict[str, str] = field(default_factory=dict)  # column (task) → the scale shown
     default_rows: dict[str, str] = field(default_factory=dict)  # row label → method, for rows at default params
     notes: list[str] = field(default_factory=list)
 
@@ -39,13 +40,22 @@ def _varying_label(name: str, params: dict[str, Any], varying: list[str]) -> str
     return f"{name}({inner})" if inner else name
 
 
-def build_table(records: Any, metric: str, scale: str | None = None, published: dict[str, dict[str, float]] | None = None) -> Table:
+@dataclass
+class Published:
+    """Numbers an article published, and the one (task, scale) whose protocol they describe."""
+
+    task: str
+    scale: str
+    values: dict[str, float]
+
+
+def build_table(records: Any, metric: str, scale: str | None = None, published: dict[str, Published] | None = None) -> Table:
     """``records``: the store's DataFrame, already filtered to the tasks of interest."""
     df = records[records["metric"] == metric]
     if "finished_at" in df and len(df):  # a re-keyed cell (new version/data) supersedes its old record
         identity = ["task", "method", "params_json", "seed", "scale", "metric"]
         df = df.sort_values("finished_at").drop_duplicates(identity, keep="last")
-    table = Table(metric=metric, columns=[], rows=[], entries={}, published=published or {})
+    table = Table(metric=metric, columns=[], rows=[], entries={})
     if df.empty:
         return table
     params = df["params_json"].map(json.loads)
@@ -67,6 +77,8 @@ def build_table(records: Any, metric: str, scale: str | None = None, published: 
     table.rows = list(dict.fromkeys(row_of[i] for i in df.sort_values(["method", "_order"]).index))
     table.default_rows = {row_of[i]: m for i, m, p in zip(df.index, df["method"], df["_mp"]) if p == _defaults(m)}
     table.columns = sorted(dict.fromkeys(col_of[i] for i in df.index))
+    table.scales = {col_of[i]: s for i, s in zip(df.index, df["scale"])}
+    table.published = {label: p for label, p in (published or {}).items() if table.scales.get(p.task) == p.scale}
     table.entries = {k: Entry(summarize(v)) for k, v in groups.items()}
     for col in table.columns:
         _mark_best(table, col, higher)
@@ -136,12 +148,12 @@ def tex_escape(text: str) -> str:
 
 
 def _grid(table: Table, bold: tuple[str, str], escape: Callable[[str], str]) -> tuple[list[str], list[list[str]]]:
-    headers = [escape(h) for h in ["method", *table.columns, *(f"published: {label}" for label in table.published)]]
+    headers = [escape(h) for h in ["method", *table.columns, *(f"published ({p.task}, {p.scale} protocol): {label}" for label, p in table.published.items())]]
     body = []
     for row in table.rows:
         method = table.default_rows.get(row)
         cells = [_fmt(table.entries.get((row, c)), bold) for c in table.columns]
-        pubs = [f"{v[method]:.4f}" if method in v else "" for v in table.published.values()]
+        pubs = [f"{p.values[method]:.4f}" if method in p.values else "" for p in table.published.values()]
         body.append([escape(row), *(escape(c) if not c.startswith(bold[0]) else c for c in cells), *pubs])
     return headers, body
 

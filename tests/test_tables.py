@@ -7,7 +7,7 @@ import io
 import pandas as pd
 
 from harness.cells import Cell, canonical_json
-from harness.tables import build_table, render
+from harness.tables import Published, build_table, render
 
 
 def _records(series: dict[tuple[str, float], list[float]]) -> pd.DataFrame:
@@ -32,8 +32,12 @@ def test_best_is_bold_only_when_separated(fake_family: list[str]) -> None:
 
 def test_published_column_and_formats(fake_family: list[str]) -> None:
     records = _records({(0.0, 0.5): [0.9, 0.91, 0.92]})
-    table = build_table(records, "score", published={"paper": {"const": 0.95}})
-    assert "published: paper" in render(table, "md") and "0.9500" in render(table, "md")
+    scale = records["scale"].iloc[0]
+    table = build_table(records, "score", published={"paper": Published("fake-task", scale, {"const": 0.95})})
+    assert f"published (fake-task, {scale} protocol): paper" in render(table, "md") and "0.9500" in render(table, "md")
+    other = "full" if scale != "full" else "small"  # another protocol's numbers are not shown beside ours
+    assert build_table(records, "score", published={"paper": Published("fake-task", other, {"const": 0.95})}).published == {}
+    assert build_table(records, "score", published={"paper": Published("digits-lt", scale, {"const": 0.95})}).published == {}
     assert "\\pm" in render(table, "latex")
     csv = pd.read_csv(io.StringIO(render(table, "csv")))
     assert csv.loc[0, "n"] == 3 and abs(csv.loc[0, "mean"] - 0.91) < 1e-9
@@ -42,3 +46,12 @@ def test_published_column_and_formats(fake_family: list[str]) -> None:
 def test_task_param_grid_becomes_columns(fake_family: list[str]) -> None:
     table = build_table(_records({(0.0, 0.5): [0.9, 0.9], (1.0, 0.5): [1.9, 1.9]}), "score")
     assert table.columns == ["fake-task(offset=0.0)", "fake-task(offset=1.0)"]
+
+
+def test_a_regenerated_page_must_keep_the_committed_rows() -> None:
+    from harness.pages import lost_rows
+
+    old = "## accuracy\n\n| method | a |\n|---|---|\n| erm | 1 |\n| focal | 2 |\n\n## Claims\n"
+    new = "## accuracy\n\n| method | a |\n|---|---|\n| erm | 1 |\n"
+    assert lost_rows(old, new) == ["accuracy: focal"]
+    assert lost_rows(new, old) == []
