@@ -135,24 +135,30 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     if args.what in (None, "tasks"):
         print("TASKS")
+        width = max(map(len, registry.tasks()), default=0)
+        family_width = max((len(t.family) for t in registry.tasks().values()), default=0)
         for name, t in registry.tasks().items():
             here = "data: here" if is_available(t.data) else "data: MISSING"
-            print(f"  {name:<16} family={t.family:<12} v{t.version}  scales={','.join(t.scales)}  {here}")
+            print(f"  {name:<{width}} family={t.family:<{family_width}} v{t.version}  scales={','.join(t.scales)}  {here}")
             print(f"      {t.summary()}")
             for p in t.params:
                 print(f"      {p.describe():<36} {p.help}")
     if args.what in (None, "methods"):
         print("METHODS")
+        width = max(map(len, registry.methods()), default=0)
+        families_width = max((len(",".join(m.families)) for m in registry.methods().values()), default=0)
         for name, m in registry.methods().items():
-            print(f"  {name:<22} families={','.join(m.families):<12} v{m.version}  {m.summary()}")
+            print(f"  {name:<{width}} families={','.join(m.families):<{families_width}} v{m.version}  {m.summary()}")
             for p in m.params:
                 print(f"      {p.describe():<36} {p.help}")
     if args.what in (None, "claims"):
         from harness.claims import all_claims
 
         print("CLAIMS")
-        for c in all_claims():
-            print(f"  {c.id:<34} {c.family:<12} {c.url}  {c.sentence[:70]}")
+        claims = all_claims()
+        width = max((len(c.id) for c in claims), default=0)
+        for c in claims:
+            print(f"  {c.id:<{width}} {c.family:<12} {c.url}  {c.sentence[:70]}")
     return 0
 
 
