@@ -71,6 +71,7 @@ class Task(_Component):
     table_metrics: ClassVar[tuple[str, ...]] = ()
     higher_is_better: ClassVar[Mapping[str, bool]] = {}
     baseline: ClassVar[str] = ""
+    in_default_grid: ClassVar[bool] = True  # False: it needs the user's own file (no smoke/reference cell)
 
     @classmethod
     def shown_metrics(cls) -> tuple[str, ...]:

@@ -138,7 +138,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         width = max(map(len, registry.tasks()), default=0)
         family_width = max((len(t.family) for t in registry.tasks().values()), default=0)
         for name, t in registry.tasks().items():
-            here = "data: here" if is_available(t.data) else "data: MISSING"
+            here = "data: yours (see its params)" if not t.in_default_grid else "data: here" if is_available(t.data) else "data: MISSING"
             print(f"  {name:<{width}} family={t.family:<{family_width}} v{t.version}  scales={','.join(t.scales)}  {here}")
             print(f"      {t.summary()}")
             for p in t.params:

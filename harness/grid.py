@@ -140,7 +140,7 @@ def _check_specs(specs: list[ParamSpec], tasks: list[type[Task]], methods: list[
 def default_grid(tasks: list[type[Task]], seeds: list[int], scale: str) -> list[Cell]:
     """Every task × applicable method at default params: the grid of ``harness check``."""
     cells: dict[str, Cell] = {}
-    for task in tasks:
+    for task in (t for t in tasks if t.in_default_grid):
         for method in registry.methods().values():
             if task.family in method.families:
                 for seed in seeds:

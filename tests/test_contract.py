@@ -14,7 +14,7 @@ PAIRS = [
     (t.name, m.name)
     for t in registry.tasks().values()
     for m in registry.methods().values()
-    if t.family in m.families
+    if t.family in m.families and t.in_default_grid
 ]
 
 

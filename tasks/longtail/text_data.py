@@ -48,11 +48,6 @@ IFLYTEK_TRAIN = DataFile(
     "8de5db8d8a9fa77ae2e5da36a78c762625303600d547f96cc3b674a012243fe6",
     FEWCLUE_SOURCE + "iflytek/train_few_all.json",
 )
-IFLYTEK_DEV = DataFile(
-    "classification/fewclue/iflytek/dev_few_all.json",
-    "25e8dd5031ce5d1f7f78f00edff81749a2dc00c17894151c2790c55a4ac3f5dc",
-    FEWCLUE_SOURCE + "iflytek/dev_few_all.json",
-)
 IFLYTEK_TEST = DataFile(
     "classification/fewclue/iflytek/test_public.json",
     "f3cca532ec3d63b4afd2d8ce73f2f6e3eaa224cf8fa2fb9a6ebe2e602742dc19",
@@ -62,11 +57,6 @@ TNEWS_TRAIN = DataFile(
     "classification/fewclue/tnews/train_few_all.json",
     "261c91076d36a2e64bad671719cbeccbfce8e7032716de4dbb495bccbb971c15",
     FEWCLUE_SOURCE + "tnews/train_few_all.json",
-)
-TNEWS_DEV = DataFile(
-    "classification/fewclue/tnews/dev_few_all.json",
-    "8aa37d994fa6148e673c1357a44ee1409cab0220f773b55dd8e5733446804725",
-    FEWCLUE_SOURCE + "tnews/dev_few_all.json",
 )
 TNEWS_TEST = DataFile(
     "classification/fewclue/tnews/test_public.json",
