@@ -7,6 +7,7 @@ import statistics
 from functools import lru_cache
 from typing import Any
 
+from harness import registry
 from harness.cells import Cell
 
 
@@ -25,4 +26,4 @@ def estimate_seconds(cell: Cell, store: Any) -> float:
     seen = _observed(str(store.root), cell.task).get((cell.method, cell.scale))
     if seen is not None:
         return float(seen)
-    return float(getattr(cell.make_task(), "estimate_s", {}).get(cell.scale, 1.0))
+    return registry.get_task(cell.task).estimate(cell.scale)

@@ -51,7 +51,7 @@ def register(cls: C) -> C:
     if cls.name in table and table[cls.name] is not cls:
         raise RuntimeError(f"{cls.name!r} registered twice")
     table[cls.name] = cls
-    for alias in getattr(cls, "aliases", ()):
+    for alias in cls.aliases:
         _aliases[alias] = cls.name
     return cls
 

@@ -39,7 +39,7 @@ def build_page(store_dir: str | None, figure_dir: Path) -> tuple[str, list[Path]
 
     rows, sections, published, figures = [], [], [], []
     for name, cls in registry.tasks().items():
-        if cls.family != FAMILY or not getattr(cls, "data", ()):
+        if cls.family != FAMILY or not cls.data:
             continue
         task = cls()
         board, rules = task.board(), task.rules()
