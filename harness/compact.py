@@ -150,11 +150,13 @@ def fsck(store: Store, data: bool = False) -> FsckResult:
         store._read(path, report, pack=True)
     result = FsckResult(report, temporaries, stale)
     if data:
-        result.data_ok, result.data_bad = _check_data()
+        result.data_ok, result.data_bad = check_data()
     return result
 
 
-def _check_data() -> tuple[int, list[str]]:
+def check_data() -> tuple[int, list[str]]:
+    """Re-hash every data file of every registered task from its bytes (no memo): the number that
+    match, and one line per missing or mismatched file. ``harness check`` can call this too."""
     from harness import registry
     from harness.data import locate, sha256_fresh
 

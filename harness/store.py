@@ -377,6 +377,8 @@ class Store:
         atomic_write_bytes(self.failure_path(cell), lambda h: h.write(text))
 
     def delete(self, cell: Cell) -> None:
+        """Remove the cell's loose record and predictions. A copy inside a pack stays (and counts
+        as finished) until it is superseded by a newer loose record; packs are never edited."""
         self.record_path(cell).unlink(missing_ok=True)
         self.preds_path(cell.key).unlink(missing_ok=True)
 

@@ -283,7 +283,7 @@ def test_an_edit_keeping_size_and_mtime_is_caught(tmp_path: Path, monkeypatch: p
 
 def test_fsck_data_rehashes_every_file(fake_family: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from harness import registry
-    from harness.compact import _check_data
+    from harness.compact import check_data
     from tests.conftest import FakeTask
     import hashlib
 
@@ -296,10 +296,10 @@ def test_fsck_data_rehashes_every_file(fake_family: list[str], tmp_path: Path, m
 
     registry.register(DataTask)
     try:
-        ok, bad = _check_data()
+        ok, bad = check_data()
         assert ok >= 1 and any(b.startswith("g.txt: missing") for b in bad)
         (tmp_path / "f.txt").write_text("abd")
-        ok2, bad2 = _check_data()
+        ok2, bad2 = check_data()
         assert ok2 == ok - 1 and any("f.txt: sha256 differs" in b for b in bad2)
     finally:
         registry._tasks.pop("fake-data-task", None)
