@@ -43,7 +43,7 @@ def metric_figure(records: Any, metric: str, outdir: Path) -> list[Path]:
     ax.set_xticks(range(len(tasks)), tasks)
     ax.set_ylabel(f"test {metric} × 100")
     ax.set_title(f"{metric}: bars ours (from-scratch encoder, mean ± sd over seeds); dashes published BERT", fontsize=9)
-    ax.legend(fontsize=7, ncol=4, loc="upper left")
+    ax.legend(fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.09))
     outdir.mkdir(parents=True, exist_ok=True)
     paths = [outdir / f"matching_{metric}.png", outdir / f"matching_{metric}.svg"]
     for path in paths:
