@@ -1,0 +1,332 @@
+"""``harness report``: one self-contained HTML page of every family — claims, tables, figures.
+
+The page is built from the store through the engine's own services (claims and verdicts,
+tables, published columns), so it shows the same numbers as ``harness claims`` and ``harness
+table``. It is meant to be opened offline or attached to a PR, hence:
+
+* one file: CSS and JS inline, figures embedded as ``data:`` images (an SVG shown through
+  ``<img>`` cannot run a script, and the ids of two matplotlib SVGs cannot collide);
+* every string from a task, method, claim or user file goes through Jinja2's autoescape;
+* deterministic: the same store gives the same bytes, apart from the generated-at line, so a
+  diff of the page in a PR shows what changed.
+
+:func:`build_report` computes (no printing), :func:`render` turns it into HTML, and
+:func:`main_report` is the CLI verb.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from harness.errors import UserError
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = ROOT / "results" / "report" / "index.html"
+FIGURES = ROOT / "results" / "figures"
+TEMPLATE = "report.html.j2"
+GENERATED_PREFIX = "Generated at "  # the one line allowed to differ between two builds of one store
+
+# What a figure kind plots, by the file-name suffix the family plotters use; any other kind is
+# named by its suffix (a new family's figures need no entry here).
+FIGURE_KINDS = {
+    "bump": "ranks of the systems under the official score and each mean (bump chart: a line per system)",
+    "per_class": "accuracy per class, classes ordered by training frequency, one line per method",
+    "tau_sweep": "balanced accuracy against τ of post-hoc logit adjustment",
+}
+CELL_COLUMNS = ("git_sha", "git_dirty", "device", "wall_s")
+
+
+@dataclass
+class CellRow:
+    """One stored cell behind a comparison, with where its number came from."""
+
+    method: str
+    seed: int
+    scale: str
+    value: str
+    key: str
+    git_sha: str
+    dirty: str
+    device: str
+    wall_s: str
+
+
+@dataclass
+class EvidenceRow:
+    task: str
+    what: str
+    verdict: str
+    reason: str
+    scale: str
+    diff: str = ""
+    interval: str = ""
+    p: str = ""
+    n: str = ""
+    over: str = ""
+    tolerance: str = ""
+    value: str = ""
+    cells: list[CellRow] = field(default_factory=list)
+
+
+@dataclass
+class ClaimRow:
+    id: str
+    family: str
+    title: str
+    url: str
+    date: str
+    sentence: str
+    verdict: str
+    scale: str  # the scales the verdict was decided at, "/"-joined; "none" when nothing decided it
+    reason: str
+    evidence: list[EvidenceRow]
+    commands: list[str]
+
+
+@dataclass
+class TableCell:
+    text: str
+    sort: str  # a number as text for numeric sorting, "" for an empty cell
+    bold: bool = False
+
+
+@dataclass
+class HtmlTable:
+    metric: str
+    headers: list[str]
+    rows: list[tuple[str, list[TableCell]]]
+    notes: list[str]
+
+
+@dataclass
+class Figure:
+    name: str
+    caption: str
+    data_uri: str
+
+
+@dataclass
+class FamilySection:
+    name: str
+    tables: list[HtmlTable]
+    figures: list[Figure]
+
+
+@dataclass
+class Report:
+    store: str
+    n_records: int
+    git_sha: str
+    claims: list[ClaimRow]
+    families: list[FamilySection]
+    scales: list[str]  # filter choices
+    verdicts: list[str]
+
+
+def _num(x: float | None, fmt: str = "{:.4f}") -> str:
+    return "" if x is None or (isinstance(x, float) and math.isnan(x)) else fmt.format(x)
+
+
+# -- claims ------------------------------------------------------------------------------------
+def _cell_specs(claim: Any, evidence: list[Any]) -> list[list[tuple[str, Any, dict[str, Any]]]]:
+    """Per evidence row: the (task, method spec, task params) whose cells decided it, in the
+    order :func:`harness.verdicts.judge` produced the evidence."""
+    if claim.kind == "value":
+        return [[(c.task, c.method, c.task_params)] for c in claim.checks]
+    return [[(t, c.a, claim.task_params), (t, c.b, claim.task_params)] for t in claim.tasks for c in claim.comparisons]
+
+
+def _cells_for(specs: list[tuple[str, Any, dict[str, Any]]], scale: str, metric: str, by_key: dict[str, Any], seeds: list[int]) -> list[CellRow]:
+    from harness.cells import Cell
+
+    out = []
+    for task, spec, task_params in specs:
+        for seed in seeds:
+            key = Cell.build(task, spec.name, seed, scale, task_params, spec.params).key
+            row = by_key.get((key, spec.metric or metric))
+            if row is None:
+                continue
+            out.append(CellRow(spec.label(), seed, scale, _num(row["value"], "{:.6g}"), key[:12], str(row["git_sha"])[:12],
+                               "yes" if bool(row["git_dirty"]) else "no", str(row["device"]), _num(row["wall_s"], "{:.2f} s")))
+    return out
+
+
+def claim_rows(verdicts: list[Any], records: Any) -> list[ClaimRow]:
+    """Every claim with its verdict, its comparisons and the stored cells behind each one."""
+    by_key: dict[tuple[str, str], Any] = {}
+    seeds: dict[tuple[str, str], list[int]] = {}
+    if len(records):
+        for row in records[["cell_key", "metric", "value", "task", "scale", "seed", *CELL_COLUMNS]].to_dict("records"):
+            by_key[(row["cell_key"], row["metric"])] = row
+            seeds.setdefault((row["task"], row["scale"]), []).append(int(row["seed"]))
+    seeds = {k: sorted(set(v)) for k, v in seeds.items()}
+    rows = []
+    for v in verdicts:
+        c = v.claim
+        evidence = []
+        for e, specs in zip(v.evidence, _cell_specs(c, v.evidence)):
+            metric = c.metric or (c.checks[0].metric if c.checks else "")
+            if c.kind == "value":
+                metric = next((k.metric for k in c.checks if k.label() == e.what), metric)
+            row = EvidenceRow(e.task, e.what, e.verdict, e.reason, e.scale, value=_num(e.value, "{:.6g}"),
+                              p=_num(e.p_adjusted, "{:.3g}"), tolerance=_num(e.tolerance, "{:g}"))
+            if e.stats is not None:
+                s = e.stats
+                row.diff, row.interval, row.n, row.over = f"{s.diff:+.4f}", f"[{s.lo:+.4f}, {s.hi:+.4f}]", str(s.n), s.over
+            if e.scale:
+                row.cells = _cells_for(specs, e.scale, metric, by_key, seeds.get((e.task, e.scale), []))
+            evidence.append(row)
+        rows.append(ClaimRow(c.id, c.family, c.title, c.url, c.date, c.sentence, v.verdict, "/".join(v.scales) or "none",
+                             v.reason, evidence, list(v.commands)))
+    return rows
+
+
+# -- tables and figures ------------------------------------------------------------------------
+def html_table(table: Any) -> HtmlTable:
+    """A :class:`harness.tables.Table` as header and cell texts, each with a sort key."""
+    headers = ["method", *(f"{c} ({table.scales.get(c, '')})" for c in table.columns),
+               *(f"published: {label} ({p.task}, {p.scale} protocol)" for label, p in table.published.items())]
+    rows = []
+    for r in table.rows:
+        cells = []
+        for col in table.columns:
+            e = table.entries.get((r, col))
+            if e is None:
+                cells.append(TableCell("—", ""))
+                continue
+            s = e.summary
+            std = "" if math.isnan(s.std) else f" ± {s.std:.4f}"
+            cells.append(TableCell(f"{s.mean:.4f}{std} ({s.n})", repr(float(s.mean)), e.bold))
+        method = table.default_rows.get(r)
+        for p in table.published.values():
+            value = p.values.get(method) if method else None
+            cells.append(TableCell(f"{value:.4f}" if value is not None else "", repr(float(value)) if value is not None else ""))
+        rows.append((r, cells))
+    return HtmlTable(table.metric, headers, rows, list(table.notes))
+
+
+def family_tables(family: str, records: Any, claims: list[Any]) -> list[HtmlTable]:
+    """The family's tables, one per metric its tasks show, as ``harness table`` builds them."""
+    from harness import registry
+    from harness.pages import published_columns
+    from harness.tables import build_table
+
+    classes = [t for t in registry.tasks().values() if t.family == family]
+    metrics = list(dict.fromkeys(m for t in classes for m in t.shown_metrics()))
+    mine = records[records["family"] == family] if len(records) and "family" in records else records.iloc[0:0]
+    out = []
+    for metric in metrics:
+        table = build_table(mine, metric, published=published_columns(claims, metric))
+        if table.rows:
+            out.append(html_table(table))
+    return out
+
+
+def _caption(path: Path, family: str, records: Any) -> str:
+    """What the figure plots, for which task, and the scale and seeds of that task's records."""
+    stem = path.stem[len(family) + 1:]
+    kind = next((k for k in sorted(FIGURE_KINDS, key=len, reverse=True) if stem.endswith("_" + k)), "")
+    task = stem[: -len(kind) - 1] if kind else stem
+    what = FIGURE_KINDS.get(kind, stem.replace("_", " "))
+    from harness.verdicts import SCALE_ORDER
+
+    mine = records[records["task"] == task] if len(records) else records
+    if not len(mine):
+        return f"{task}: {what}. Drawn by `harness plot` from the committed results; this store holds no {task} records."
+    scale = next(s for s in SCALE_ORDER if s in set(mine["scale"]))
+    n = len(set(mine[mine["scale"] == scale]["seed"]))
+    return f"{task}: {what}. The store's {task} records: scale {scale}, n = {n} seed(s)."
+
+
+def family_figures(family: str, records: Any, folder: Path = FIGURES) -> list[Figure]:
+    """``<folder>/<family>_*.svg``, embedded as data URIs, sorted by name."""
+    out = []
+    for path in sorted(folder.glob(f"{family}_*.svg")):
+        data = base64.b64encode(path.read_bytes()).decode("ascii")
+        out.append(Figure(path.name, _caption(path, family, records), f"data:image/svg+xml;base64,{data}"))
+    return out
+
+
+# -- the whole report --------------------------------------------------------------------------
+def build_report(store_dir: str | Path | None = None, figures: Path = FIGURES) -> Report:
+    """Everything the page shows, computed from the store at ``store_dir`` (default the project's)."""
+    from harness import registry
+    from harness.claims import all_claims
+    from harness.provenance import provenance
+    from harness.store import Store, default_store
+    from harness.verdicts import SCALE_ORDER, verdicts_from_store
+
+    root = Path(store_dir) if store_dir else default_store()
+    if not root.is_dir():
+        raise UserError(f"no store at {root} (run `harness run … --store {root}` first, or give --store)")
+    store = Store(root)
+    records = store.load()
+    claims = all_claims()
+    verdicts = verdicts_from_store(claims, store)
+    claim_list = claim_rows(verdicts, records)
+    families = [FamilySection(f, family_tables(f, records, claims), family_figures(f, records, figures)) for f in registry.families()]
+    scales = sorted({s for c in claim_list for s in c.scale.split("/")}, key=lambda s: (SCALE_ORDER + ("none",)).index(s))
+    n_records = int(records["cell_key"].nunique()) if len(records) else 0
+    shown = root.resolve()
+    shown = shown.relative_to(ROOT) if shown.is_relative_to(ROOT) else shown  # a committed page names no home folder
+    return Report(str(shown), n_records, str(provenance()["git_sha"]), claim_list, families, scales,
+                  ["supported", "refuted", "inconclusive"])
+
+
+def render(report: Report, generated_at: str | None = None) -> str:
+    """The HTML page; everything but ``generated_at`` is a function of ``report``."""
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True,
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    when = generated_at or datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return env.get_template(TEMPLATE).render(r=report, generated=GENERATED_PREFIX + when,
+                                             family_names=[f.name for f in report.families])
+
+
+def write_report(out: Path, store_dir: str | Path | None = None, figures: Path = FIGURES) -> tuple[Path, int, float]:
+    """Build and write the page; returns (path, bytes, seconds)."""
+    t0 = time.monotonic()
+    html = render(build_report(store_dir, figures))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(out)
+    return out, len(html.encode("utf-8")), time.monotonic() - t0
+
+
+def configure_report(p: Any) -> None:
+    p.add_argument("--out", help=f"the HTML file to write (default {DEFAULT_OUT.relative_to(ROOT)})")
+    p.add_argument("--store", help="store directory (default $HARNESS_STORE or results/runs)")
+    p.add_argument("--figures", help="folder of the figures to embed (default results/figures)")
+
+
+def main_report(args: Any) -> int:
+    out, size, seconds = write_report(Path(args.out) if args.out else DEFAULT_OUT, args.store,
+                                      Path(args.figures) if args.figures else FIGURES)
+    print(f"wrote {out} ({size / 1024:.0f} KiB) in {seconds:.1f} s")
+    return 0
+
+
+def page_counts(report: Report) -> dict[str, int]:
+    """Rows the page must show: what the browser test counts in the DOM."""
+    return {"claims": len(report.claims), "table_rows": sum(len(t.rows) for f in report.families for t in f.tables)}
+
+
+if __name__ == "__main__":  # ``python -m harness.html_report``, until the verb is wired into the CLI
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="harness report", description="one self-contained HTML report of every family")
+    configure_report(parser)
+    try:
+        sys.exit(main_report(parser.parse_args()))
+    except UserError as exc:
+        print(f"harness: error: {exc}", file=sys.stderr)
+        sys.exit(2)

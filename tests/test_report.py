@@ -1,0 +1,180 @@
+"""The HTML report (harness/html_report.py): escaping, determinism, and that the page holds as
+many claim and table rows as the store and the claim files say.
+
+The store is built once per session from real smoke cells (the leaderboard family: a few
+seconds) plus one cell of a method whose name is markup, which a user plugin could register;
+tests/test_report_browser.py opens the same store's page in Chromium.
+"""
+
+from __future__ import annotations
+
+import atexit
+import base64
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from harness import registry
+from harness.errors import UserError
+from harness.html_report import (GENERATED_PREFIX, ClaimRow, EvidenceRow, FamilySection, Figure, HtmlTable, Report,
+                                 TableCell, build_report, family_figures, page_counts, render)
+
+HOSTILE = '<script>alert("x")</script>'
+SMOKE = ["--tasks", "glue,superglue", "--methods", "leaderboard", "--scale", "smoke", "--seeds", "0", "--no-report"]
+
+
+def _hostile_class() -> type:
+    from methods.leaderboard.aggregators import Arithmetic
+
+    return type("Hostile", (Arithmetic,), {"name": HOSTILE, "__doc__": "An arithmetic mean whose name is markup."})
+
+
+@contextmanager
+def hostile_method() -> Iterator[str]:
+    """A method named ``<script>…`` registered only inside the block (as conftest's fakes are)."""
+    registry.load_plugins()
+    cls = registry._methods.get(HOSTILE) or _hostile_class()
+    registry.register(cls)
+    try:
+        yield HOSTILE
+    finally:
+        registry._methods.pop(HOSTILE, None)
+
+
+@lru_cache(maxsize=1)
+def smoke_store() -> Path:
+    """Leaderboard smoke cells run by the CLI into a throw-away store, plus the hostile cell."""
+    from harness.cells import Cell
+    from harness.runner import run_missing
+    from harness.store import Store
+
+    root = Path(tempfile.mkdtemp(prefix="harness-report-")) / "store"
+    atexit.register(shutil.rmtree, root.parent, True)
+    harness = shutil.which("harness") or sys.exit("the harness command is not installed (pip install -e .)")
+    done = subprocess.run([harness, "run", *SMOKE, "--store", str(root)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    with hostile_method():
+        failed = [o for o in run_missing([Cell.build("glue", HOSTILE, 0, "smoke")], Store(root)) if o.error]
+    assert not failed, failed[0].error
+    return root
+
+
+def expected_counts(root: Path) -> dict[str, int]:
+    """Claim rows and table rows counted from the claim files and the raw records, without the
+    report's code: per family and shown metric, the distinct (method, method params) at the
+    largest scale stored for each task."""
+    from harness.claims import all_claims
+    from harness.store import Store
+    from harness.verdicts import SCALE_ORDER
+
+    records = Store(root).load()
+    rows = 0
+    for family in registry.families():
+        metrics = dict.fromkeys(m for t in registry.tasks().values() if t.family == family for m in t.shown_metrics())
+        mine = records[records["family"] == family]
+        for metric in metrics:
+            m = mine[mine["metric"] == metric]
+            if m.empty:
+                continue
+            top = {t: next(s for s in SCALE_ORDER if s in set(g["scale"])) for t, g in m.groupby("task")}
+            m = m[[top[t] == s for t, s in zip(m["task"], m["scale"])]]
+            rows += len({(meth, json.dumps(json.loads(p)["method"], sort_keys=True)) for meth, p in zip(m["method"], m["params_json"])})
+    return {"claims": len(all_claims()), "table_rows": rows, "records": int(records["cell_key"].nunique())}
+
+
+@lru_cache(maxsize=1)
+def smoke_report() -> tuple[Path, Report, str]:
+    """The smoke store, its report and its page (shared with the browser test)."""
+    root = smoke_store()
+    with hostile_method():
+        report = build_report(root)
+    return root, report, render(report, "2000-01-01 00:00:00 UTC")
+
+
+@pytest.fixture(scope="module")
+def built() -> tuple[Path, Report, str]:
+    return smoke_report()
+
+
+def test_rows_match_store(built: tuple[Path, Report, str]) -> None:
+    root, report, html = built
+    want = expected_counts(root)
+    assert want["table_rows"] > 5 and want["claims"] > 5
+    assert page_counts(report) == {"claims": want["claims"], "table_rows": want["table_rows"]}
+    assert html.count('<tr class="claim-row"') == want["claims"]
+    assert html.count('<tr class="result-row"') == want["table_rows"]
+    assert report.n_records == want["records"] and f">{want['records']} cells<" in html
+
+
+def test_markup_in_a_stored_name_is_text(built: tuple[Path, Report, str]) -> None:
+    _, report, html = built
+    names = [name for f in report.families for t in f.tables for name, _ in t.rows]
+    assert HOSTILE in names  # the stored cell made it into a table row …
+    assert HOSTILE not in html and "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html  # … as text
+    assert html.count("<script") == 1  # only the page's own script
+
+
+def test_escaping_of_every_user_string() -> None:
+    bad = "<img src=x onerror=alert(1)>"
+    evidence = EvidenceRow(bad, bad, "supported", bad, "small")
+    claim = ClaimRow(bad, bad, bad, "javascript:alert(1)", bad, bad, "inconclusive", "small", bad, [evidence], [bad])
+    table = HtmlTable(bad, ["method", bad], [(bad, [TableCell(bad, "1.0")])], [bad])
+    report = Report(bad, 1, bad, [claim], [FamilySection(bad, [table], [Figure(bad, bad, "data:image/svg+xml;base64,")])], ["small"], ["supported"])
+    html = render(report, "now")
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert 'href="javascript:' not in html  # a claim URL that is not http(s) is shown, not linked
+
+
+def test_same_store_same_bytes(built: tuple[Path, Report, str]) -> None:
+    root, report, html = built
+    with hostile_method():
+        again = render(build_report(root), "2000-01-01 00:00:00 UTC")
+    assert again == html
+    later = render(report)
+    differ = [(a, b) for a, b in zip(html.splitlines(), later.splitlines()) if a != b]
+    assert len(html.splitlines()) == len(later.splitlines()) and len(differ) == 1 and GENERATED_PREFIX in differ[0][1]
+
+
+def test_verdict_and_comparisons_shown(built: tuple[Path, Report, str]) -> None:
+    from harness.claims import all_claims
+    from harness.store import Store
+    from harness.verdicts import verdicts_from_store
+
+    root, report, html = built
+    verdicts = {v.claim.id: v for v in verdicts_from_store(all_claims(), Store(root))}
+    for row in report.claims:
+        v = verdicts[row.id]
+        assert row.verdict == v.verdict and len(row.evidence) == len(v.evidence)
+        assert f'data-verdict="{v.verdict}"' in html
+    decided = [e for c in report.claims for e in c.evidence if e.scale == "smoke" and e.verdict in ("supported", "refuted")]
+    assert decided and all(e.cells for e in decided)  # each decided comparison lists the cells behind it
+    cell = decided[0].cells[0]
+    assert re.fullmatch(r"[0-9a-f]{12}", cell.git_sha) and cell.device == "cpu" and cell.dirty in ("yes", "no")
+
+
+def test_figures_inline_with_scale_and_n(built: tuple[Path, Report, str], tmp_path: Path) -> None:
+    from harness.store import Store
+
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="5" height="5"/></svg>'
+    (tmp_path / "leaderboard_glue_bump.svg").write_bytes(svg)
+    (tmp_path / "leaderboard_nowhere_bump.svg").write_bytes(svg)
+    (tmp_path / "longtail_glue_bump.svg").write_bytes(svg)  # another family's figure
+    figures = family_figures("leaderboard", Store(built[0]).load(), tmp_path)
+    assert [f.name for f in figures] == ["leaderboard_glue_bump.svg", "leaderboard_nowhere_bump.svg"]
+    assert base64.b64decode(figures[0].data_uri.split(",", 1)[1]) == svg
+    assert "scale smoke, n = 1 seed" in figures[0].caption and "bump chart" in figures[0].caption
+    assert "holds no nowhere records" in figures[1].caption
+
+
+def test_missing_store_is_one_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="no store at"):
+        build_report(tmp_path / "absent")
