@@ -152,7 +152,7 @@ def _cells_for(specs: list[tuple[str, Any, dict[str, Any]]], scale: str, metric:
             row = by_key.get((key, spec.metric or metric))
             if row is None:
                 continue
-            out.append(CellRow(spec.label(), seed, scale, _num(row["value"], "{:.6g}"), key[:12], str(row["git_sha"])[:12],
+            out.append(CellRow(spec.label(), seed, scale, _num(row["value"], "{:.6g}"), key[:12], str(row["git_sha"] or "unknown")[:12],
                                "yes" if bool(row["git_dirty"]) else "no", str(row["device"]), _num(row["wall_s"], "{:.2f} s")))
     return out
 
@@ -253,19 +253,60 @@ def family_figures(family: str, records: Any, folder: Path = FIGURES) -> list[Fi
     return out
 
 
+# -- stores ------------------------------------------------------------------------------------
+class StoreUnion:
+    """Several stores read as one (e.g. the project's store plus a family's own): what the
+    verdicts read — ``load``, ``has_failed``, ``load_predictions`` — asked of each in turn. A
+    cell stored twice counts once, the copy finished last."""
+
+    def __init__(self, stores: list[Any]) -> None:
+        self.stores = stores
+
+    def load(self, tasks: Any = None) -> Any:
+        import pandas as pd
+
+        tasks = list(tasks) if tasks is not None else None
+        frames = [f for f in (s.load(tasks) for s in self.stores) if len(f)]
+        if not frames:
+            return self.stores[0].load(tasks)
+        if len(frames) == 1:
+            return frames[0]
+        df = pd.concat(frames, ignore_index=True)
+        order = df.sort_values("finished_at", kind="stable") if "finished_at" in df else df
+        return order.drop_duplicates(["cell_key", "metric"], keep="last").sort_index().reset_index(drop=True)
+
+    def has_failed(self, cell: Any) -> bool:
+        return any(s.has_failed(cell) for s in self.stores) and not any(s.is_finished(cell) for s in self.stores)
+
+    def load_predictions(self, key: str) -> Any:
+        return next((p for p in (s.load_predictions(key) for s in self.stores) if p is not None), None)
+
+
+def open_stores(store_dirs: list[str | Path] | str | Path | None) -> tuple[Any, str]:
+    """The store(s) to read and how the page names them (relative to the project when inside it)."""
+    from harness.store import Store, default_store
+
+    given = [store_dirs] if isinstance(store_dirs, (str, Path)) else list(store_dirs or [])
+    roots = [Path(d) for d in given] or [default_store()]
+    names = []
+    for root in roots:
+        if not root.is_dir():
+            raise UserError(f"no store at {root} (run `harness run … --store {root}` first, or give --store)")
+        shown = root.resolve()
+        names.append(str(shown.relative_to(ROOT) if shown.is_relative_to(ROOT) else shown))  # a committed page names no home folder
+    stores = [Store(r) for r in roots]
+    return (stores[0] if len(stores) == 1 else StoreUnion(stores)), ", ".join(names)
+
+
 # -- the whole report --------------------------------------------------------------------------
-def build_report(store_dir: str | Path | None = None, figures: Path = FIGURES) -> Report:
-    """Everything the page shows, computed from the store at ``store_dir`` (default the project's)."""
+def build_report(store_dirs: list[str | Path] | str | Path | None = None, figures: Path = FIGURES) -> Report:
+    """Everything the page shows, computed from the store(s) at ``store_dirs`` (default the project's)."""
     from harness import registry
     from harness.claims import all_claims
     from harness.provenance import provenance
-    from harness.store import Store, default_store
     from harness.verdicts import SCALE_ORDER, verdicts_from_store
 
-    root = Path(store_dir) if store_dir else default_store()
-    if not root.is_dir():
-        raise UserError(f"no store at {root} (run `harness run … --store {root}` first, or give --store)")
-    store = Store(root)
+    store, names = open_stores(store_dirs)
     records = store.load()
     claims = all_claims()
     verdicts = verdicts_from_store(claims, store)
@@ -273,9 +314,7 @@ def build_report(store_dir: str | Path | None = None, figures: Path = FIGURES) -
     families = [FamilySection(f, family_tables(f, records, claims), family_figures(f, records, figures)) for f in registry.families()]
     scales = sorted({s for c in claim_list for s in c.scale.split("/")}, key=lambda s: (SCALE_ORDER + ("none",)).index(s))
     n_records = int(records["cell_key"].nunique()) if len(records) else 0
-    shown = root.resolve()
-    shown = shown.relative_to(ROOT) if shown.is_relative_to(ROOT) else shown  # a committed page names no home folder
-    return Report(str(shown), n_records, str(provenance()["git_sha"]), claim_list, families, scales,
+    return Report(names, n_records, str(provenance()["git_sha"]), claim_list, families, scales,
                   ["supported", "refuted", "inconclusive"])
 
 
@@ -290,7 +329,7 @@ def render(report: Report, generated_at: str | None = None) -> str:
                                              family_names=[f.name for f in report.families])
 
 
-def write_report(out: Path, store_dir: str | Path | None = None, figures: Path = FIGURES) -> tuple[Path, int, float]:
+def write_report(out: Path, store_dir: list[str | Path] | str | Path | None = None, figures: Path = FIGURES) -> tuple[Path, int, float]:
     """Build and write the page; returns (path, bytes, seconds)."""
     t0 = time.monotonic()
     html = render(build_report(store_dir, figures))
@@ -303,7 +342,8 @@ def write_report(out: Path, store_dir: str | Path | None = None, figures: Path =
 
 def configure_report(p: Any) -> None:
     p.add_argument("--out", help=f"the HTML file to write (default {DEFAULT_OUT.relative_to(ROOT)})")
-    p.add_argument("--store", help="store directory (default $HARNESS_STORE or results/runs)")
+    p.add_argument("--store", action="append", help="store directory (default $HARNESS_STORE or results/runs); "
+                   "repeat it to read several stores as one")
     p.add_argument("--figures", help="folder of the figures to embed (default results/figures)")
 
 

@@ -175,6 +175,38 @@ def test_figures_inline_with_scale_and_n(built: tuple[Path, Report, str], tmp_pa
     assert "holds no nowhere records" in figures[1].caption
 
 
+def test_several_stores_read_as_one(built: tuple[Path, Report, str], tmp_path: Path) -> None:
+    from harness.html_report import StoreUnion, open_stores
+    from harness.store import Store
+
+    root = built[0]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    union, names = open_stores([root, empty, root])
+    assert isinstance(union, StoreUnion) and names.count(str(root)) == 2
+    alone = Store(root).load()
+    both = union.load()  # the same cells twice: counted once
+    assert len(both) == len(alone) and set(both["cell_key"]) == set(alone["cell_key"])
+    assert list(union.load(["glue"])["task"].unique()) == ["glue"]
+
+
+def test_the_verb_writes_the_page(built: tuple[Path, Report, str], tmp_path: Path, capsys: Any) -> None:
+    import argparse
+
+    from harness.html_report import configure_report, main_report
+
+    parser = argparse.ArgumentParser(prog="harness")
+    configure_report(parser.add_subparsers(dest="verb").add_parser("report"))
+    out = tmp_path / "sub" / "page.html"
+    args = parser.parse_args(["report", "--store", str(built[0]), "--out", str(out)])
+    with hostile_method():
+        assert main_report(args) == 0
+    size = out.stat().st_size
+    assert re.fullmatch(rf"wrote {re.escape(str(out))} \({size / 1024:.0f} KiB\) in [0-9.]+ s\n", capsys.readouterr().out)
+    page = out.read_text(encoding="utf-8")
+    assert [l for l in page.splitlines() if GENERATED_PREFIX not in l] == [l for l in built[2].splitlines() if GENERATED_PREFIX not in l]
+
+
 def test_missing_store_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="no store at"):
         build_report(tmp_path / "absent")
