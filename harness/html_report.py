@@ -38,6 +38,9 @@ FIGURE_KINDS = {
     "bump": "ranks of the systems under the official score and each mean (bump chart: a line per system)",
     "per_class": "accuracy per class, classes ordered by training frequency, one line per method",
     "tau_sweep": "balanced accuracy against τ of post-hoc logit adjustment",
+    "accuracy": "accuracy at the threshold chosen on valid, per task: bars ours (mean ± sd over seeds), dashes the published numbers",
+    "spearman": "Spearman correlation per task: bars ours (mean ± sd over seeds), dashes the published numbers",
+    "f1_vs_speed": "exact-span F1 against decoding speed, one point per head and task",
 }
 CELL_COLUMNS = ("git_sha", "git_dirty", "device", "wall_s")
 
@@ -229,19 +232,26 @@ def family_tables(family: str, records: Any, claims: list[Any]) -> list[HtmlTabl
 
 
 def _caption(path: Path, family: str, records: Any) -> str:
-    """What the figure plots, for which task, and the scale and seeds of that task's records."""
-    stem = path.stem[len(family) + 1:]
-    kind = next((k for k in sorted(FIGURE_KINDS, key=len, reverse=True) if stem.endswith("_" + k)), "")
-    task = stem[: -len(kind) - 1] if kind else stem
-    what = FIGURE_KINDS.get(kind, stem.replace("_", " "))
+    """What the figure plots, of which task (``<family>_<task>_<kind>.svg``) or of the whole
+    family (``<family>_<kind>.svg``), and the scale and seeds of the records it covers."""
+    from harness import registry
     from harness.verdicts import SCALE_ORDER
 
-    mine = records[records["task"] == task] if len(records) else records
+    stem = path.stem[len(family) + 1:]
+    names = sorted((t for t, cls in registry.tasks().items() if cls.family == family), key=len, reverse=True)
+    task = next((t for t in names if stem == t or stem.startswith(t + "_")), "")
+    kind = stem[len(task) + 1:] if task else stem
+    what = FIGURE_KINDS.get(kind, kind.replace("_", " "))
+    subject = task or f"every {family} task"
+    if len(records):
+        mine = records[records["task"] == task] if task else records[records["family"] == family]
+    else:
+        mine = records
     if not len(mine):
-        return f"{task}: {what}. Drawn by `harness plot` from the committed results; this store holds no {task} records."
+        return f"{subject}: {what}. Drawn by `harness plot`; this store holds no records of {task or family}."
     scale = next(s for s in SCALE_ORDER if s in set(mine["scale"]))
     n = len(set(mine[mine["scale"] == scale]["seed"]))
-    return f"{task}: {what}. The store's {task} records: scale {scale}, n = {n} seed(s)."
+    return f"{subject}: {what}. The store's records of {task or family}: scale {scale}, n = {n} seed(s)."
 
 
 def family_figures(family: str, records: Any, folder: Path = FIGURES) -> list[Figure]:

@@ -166,13 +166,17 @@ def test_figures_inline_with_scale_and_n(built: tuple[Path, Report, str], tmp_pa
 
     svg = b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="5" height="5"/></svg>'
     (tmp_path / "leaderboard_glue_bump.svg").write_bytes(svg)
-    (tmp_path / "leaderboard_nowhere_bump.svg").write_bytes(svg)
+    (tmp_path / "leaderboard_kendall_tau.svg").write_bytes(svg)  # a figure of the whole family
     (tmp_path / "longtail_glue_bump.svg").write_bytes(svg)  # another family's figure
-    figures = family_figures("leaderboard", Store(built[0]).load(), tmp_path)
-    assert [f.name for f in figures] == ["leaderboard_glue_bump.svg", "leaderboard_nowhere_bump.svg"]
+    (tmp_path / "ner_f1_vs_speed.svg").write_bytes(svg)
+    records = Store(built[0]).load()
+    figures = family_figures("leaderboard", records, tmp_path)
+    assert [f.name for f in figures] == ["leaderboard_glue_bump.svg", "leaderboard_kendall_tau.svg"]
     assert base64.b64decode(figures[0].data_uri.split(",", 1)[1]) == svg
-    assert "scale smoke, n = 1 seed" in figures[0].caption and "bump chart" in figures[0].caption
-    assert "holds no nowhere records" in figures[1].caption
+    assert figures[0].caption.startswith("glue: ranks") and "records of glue: scale smoke, n = 1 seed" in figures[0].caption
+    assert figures[1].caption.startswith("every leaderboard task: kendall tau.") and "of leaderboard: scale smoke" in figures[1].caption
+    (ner,) = family_figures("ner", records, tmp_path)
+    assert "F1 against decoding speed" in ner.caption and "holds no records of ner" in ner.caption
 
 
 def test_several_stores_read_as_one(built: tuple[Path, Report, str], tmp_path: Path) -> None:
