@@ -89,7 +89,10 @@ SCORE_0_5 = LabelRange(0.0, 5.0, False)
 
 
 def _quiet_datasets() -> Any:
-    import datasets
+    try:
+        import datasets
+    except ImportError:
+        raise UserError("the matching family reads its pairs through Hugging Face datasets: `pip install datasets`") from None
 
     datasets.disable_progress_bars()
     datasets.logging.set_verbosity_error()
