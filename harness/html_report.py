@@ -248,10 +248,10 @@ def _caption(path: Path, family: str, records: Any) -> str:
     else:
         mine = records
     if not len(mine):
-        return f"{subject}: {what}. Drawn by `harness plot`; this store holds no records of {task or family}."
+        return f"{subject}: {what}. Drawn by `harness plot` from the store it read; this report's store holds no records of {task or family}."
     scale = next(s for s in SCALE_ORDER if s in set(mine["scale"]))
     n = len(set(mine[mine["scale"] == scale]["seed"]))
-    return f"{subject}: {what}. The store's records of {task or family}: scale {scale}, n = {n} seed(s)."
+    return f"{subject}: {what}. Drawn by `harness plot` from the store it read; this report's records of {task or family}: scale {scale}, n = {n} seed(s)."
 
 
 def family_figures(family: str, records: Any, folder: Path = FIGURES) -> list[Figure]:
