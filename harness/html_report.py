@@ -300,7 +300,7 @@ def open_stores(store_dirs: list[str | Path] | str | Path | None) -> tuple[Any, 
     roots = [Path(d) for d in given] or [default_store()]
     names = []
     for root in roots:
-        if not root.is_dir():
+        if given and not root.is_dir():  # a named store that is not there is a typo; the default may be absent (a fresh clone)
             raise UserError(f"no store at {root} (run `harness run … --store {root}` first, or give --store)")
         shown = root.resolve()
         names.append(str(shown.relative_to(ROOT) if shown.is_relative_to(ROOT) else shown))  # a committed page names no home folder
@@ -358,6 +358,8 @@ def configure_report(p: Any) -> None:
 
 
 def main_report(args: Any) -> int:
+    if args.figures and not Path(args.figures).is_dir():
+        raise UserError(f"no figure folder at {args.figures} (draw them with `harness plot`, or leave out --figures)")
     out, size, seconds = write_report(Path(args.out) if args.out else DEFAULT_OUT, args.store,
                                       Path(args.figures) if args.figures else FIGURES)
     print(f"wrote {out} ({size / 1024:.0f} KiB) in {seconds:.1f} s")

@@ -214,3 +214,17 @@ def test_the_verb_writes_the_page(built: tuple[Path, Report, str], tmp_path: Pat
 def test_missing_store_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="no store at"):
         build_report(tmp_path / "absent")
+    with pytest.raises(UserError, match="no store at"):
+        build_report([tmp_path, tmp_path / "absent"])
+
+
+def test_fresh_clone_without_a_store(tmp_path: Path, monkeypatch: Any) -> None:
+    """No store yet (results/runs is not committed): every claim is listed as undecided, the
+    committed figures still show, and no table is invented."""
+    from harness.claims import all_claims
+
+    monkeypatch.setenv("HARNESS_STORE", str(tmp_path / "never-created"))
+    report = build_report(figures=tmp_path)
+    assert report.n_records == 0 and len(report.claims) == len(all_claims())
+    assert {c.verdict for c in report.claims} == {"inconclusive"} and {c.scale for c in report.claims} == {"none"}
+    assert not any(f.tables for f in report.families) and not (tmp_path / "never-created").exists()
