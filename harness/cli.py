@@ -335,9 +335,11 @@ def cmd_table(args: argparse.Namespace) -> int:
     names = _task_names(args.tasks)
     records = store.load(names)
     if args.write:
-        if args.tasks or args.format != "md" or args.metric or args.out:
-            raise UserError("--write regenerates whole committed family pages; for a filtered table use --out FILE (with --tasks/--format/--metric)")
-        families = sorted({registry.get_task(t).family for t in set(records["task"])})
+        chosen = _csv(args.tasks) if args.tasks else []
+        if [n for n in chosen if n not in registry.families()] or args.format != "md" or args.metric or args.out:
+            raise UserError("--write regenerates whole committed family pages (--tasks may name families only); "
+                            "for a filtered table use --out FILE (with --tasks/--format/--metric)")
+        families = chosen or sorted({registry.get_task(t).family for t in set(records["task"])})
         for family in families:
             own_page = registry.pages().get(family)
             if own_page is not None:
