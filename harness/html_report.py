@@ -90,6 +90,8 @@ class ClaimRow:
     reason: str
     evidence: list[EvidenceRow]
     commands: list[str]
+    published: str = ""  # "label: method value, …" as the article printed them
+    note: str = ""
 
 
 @dataclass
@@ -185,8 +187,10 @@ def claim_rows(verdicts: list[Any], records: Any) -> list[ClaimRow]:
             if e.scale:
                 row.cells = _cells_for(specs, e.scale, metric, by_key, seeds.get((e.task, e.scale), []))
             evidence.append(row)
+        published = ", ".join(f"{k} {val:g}" for k, val in c.published.items())
         rows.append(ClaimRow(c.id, c.family, c.title, c.url, c.date, c.sentence, v.verdict, "/".join(v.scales) or "none",
-                             v.reason, evidence, list(v.commands)))
+                             v.reason, evidence, list(v.commands),
+                             f"{c.published_label or 'article'}: {published}" if published else "", c.note))
     return rows
 
 

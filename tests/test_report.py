@@ -126,12 +126,30 @@ def test_markup_in_a_stored_name_is_text(built: tuple[Path, Report, str]) -> Non
 def test_escaping_of_every_user_string() -> None:
     bad = "<img src=x onerror=alert(1)>"
     evidence = EvidenceRow(bad, bad, "supported", bad, "small")
-    claim = ClaimRow(bad, bad, bad, "javascript:alert(1)", bad, bad, "inconclusive", "small", bad, [evidence], [bad])
+    claim = ClaimRow(bad, bad, bad, "javascript:alert(1)", bad, bad, "inconclusive", "small", bad, [evidence], [bad], bad, bad)
     table = HtmlTable(bad, ["method", bad], [(bad, [TableCell(bad, "1.0")])], [bad])
     report = Report(bad, 1, bad, [claim], [FamilySection(bad, [table], [Figure(bad, bad, "data:image/svg+xml;base64,")])], ["small"], ["supported"])
     html = render(report, "now")
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
     assert 'href="javascript:' not in html  # a claim URL that is not http(s) is shown, not linked
+
+
+def test_table_cells_published_columns_and_sort_keys() -> None:
+    from harness.html_report import html_table
+    from harness.stats import summarize
+    from harness.tables import Entry, Published, Table
+
+    table = Table("acc", ["t1", "t2"], ["a", "b(x=1)"], {("a", "t1"): Entry(summarize([0.5, 0.7]), bold=True),
+                                                         ("b(x=1)", "t1"): Entry(summarize([0.25])),
+                                                         ("b(x=1)", "t2"): Entry(summarize([0.1, 0.2, 0.3]))},
+                  published={"paper": Published("t1", "full", {"a": 0.61})}, scales={"t1": "full", "t2": "small"},
+                  default_rows={"a": "a"})
+    out = html_table(table)
+    assert out.headers == ["method", "t1 (full)", "t2 (small)", "published: paper (t1, full protocol)"]
+    (a, cells_a), (b, cells_b) = out.rows
+    assert (a, [c.text for c in cells_a]) == ("a", ["0.6000 ± 0.1414 (2)", "—", "0.6100"])
+    assert cells_a[0].bold and float(cells_a[0].sort) == 0.6 and cells_a[1].sort == "" and float(cells_a[2].sort) == 0.61
+    assert (b, [c.text for c in cells_b]) == ("b(x=1)", ["0.2500 (1)", "0.2000 ± 0.1000 (3)", ""])  # not at default params: no published number
 
 
 def test_same_store_same_bytes(built: tuple[Path, Report, str]) -> None:
