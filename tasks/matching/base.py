@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 from harness.api import CellResult, Method, RunContext, Task
 from harness.errors import UserError
 from harness.params import Param
-from tasks.matching.data import HF_PREFIX, Columns, LabelRange, Pairs, carve, load_hub, subsample, to_pairs
+from tasks.matching.data import HF_PREFIX, Columns, LabelRange, Pairs, load_hub, subsample, to_pairs
 from tasks.matching.metrics import exhaustive_threshold, optimal_threshold, spearman100, threshold_metrics
 
 

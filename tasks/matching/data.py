@@ -20,13 +20,14 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from harness.api import DataFile
 from harness.data import resolve
 from harness.errors import UserError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 HF_PREFIX = "hf:"
 
@@ -66,6 +67,8 @@ class LabelRange:
     binary: bool
 
     def check(self, y: np.ndarray, where: str) -> None:
+        import numpy as np
+
         bad = (y < self.low) | (y > self.high)
         if self.binary:
             bad |= ~np.isin(y, (self.low, self.high))
@@ -81,6 +84,8 @@ class LabelRange:
     def binarised(self, y: np.ndarray) -> np.ndarray:
         """0/1 labels for softmax training; graded scores split at the middle of the range (as
         bojone/CoSENT's sbert.py does for STS-B: label > 2.5)."""
+        import numpy as np
+
         return (y > (self.low + self.high) / 2).astype(np.int64)
 
 
@@ -144,6 +149,8 @@ def load_hub(dataset_id: str, split: str) -> Any:
 
 def to_pairs(table: Any, columns: Columns, labels: LabelRange, where: str, rows: np.ndarray | None = None) -> Pairs:
     """Validate and convert a ``datasets.Dataset`` into :class:`Pairs` (optionally a row subset)."""
+    import numpy as np
+
     missing = [c for c in (columns.a, columns.b, columns.label) if c not in table.column_names]
     if missing:
         raise UserError(f"{where}: no column {missing[0]!r} (columns: {', '.join(table.column_names)}); set text_a/text_b/label")
@@ -182,6 +189,8 @@ def _is_number(value: Any) -> bool:
 def bundle_pairs(file: DataFile, columns: Columns, labels: LabelRange, header: bool = False, encoding: str = "utf-8",
                  split_column: str = "", split_value: str = "") -> Pairs:
     """Pairs of a verified bundle file, memoised per process (every cell of a run reads it)."""
+    import numpy as np
+
     table = load_table(resolve(file), header=header, encoding=encoding)
     rows = None
     if split_column:
@@ -193,6 +202,8 @@ def carve(pairs: Pairs, fractions: tuple[float, ...], seed: int) -> list[Pairs]:
     """Split ``pairs`` into consecutive parts of a seeded permutation with the given fractions
     (the last part takes the rest). Independent of the cell's seed, so every seed and method
     of a task sees the same split."""
+    import numpy as np
+
     order = np.random.default_rng(seed).permutation(len(pairs))
     parts, start = [], 0
     for f in fractions:
@@ -207,6 +218,8 @@ def carve(pairs: Pairs, fractions: tuple[float, ...], seed: int) -> list[Pairs]:
 
 def subsample(pairs: Pairs, limit: int | None, seed: int) -> Pairs:
     """At most ``limit`` pairs, a fixed seeded sample in file order (``None``: all)."""
+    import numpy as np
+
     if limit is None or len(pairs) <= limit:
         return pairs
     keep = np.sort(np.random.default_rng(seed + 7919).choice(len(pairs), size=limit, replace=False))

@@ -16,12 +16,17 @@ NaN: a constant score vector, a split with one class, or mismatched lengths.
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
 from harness.errors import CellFailure
 
+if TYPE_CHECKING:
+    import numpy as np
+
 
 def _check(scores: np.ndarray, labels: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
+    import numpy as np
+
     s = np.asarray(scores, dtype=np.float64).ravel()
     y = np.asarray(labels, dtype=np.float64).ravel()
     if s.shape != y.shape:
@@ -35,6 +40,7 @@ def _check(scores: np.ndarray, labels: np.ndarray, what: str) -> tuple[np.ndarra
 
 def spearman100(scores: np.ndarray, labels: np.ndarray) -> float:
     """Spearman's rank correlation × 100 (average ranks for ties), as in the articles' tables."""
+    import numpy as np
     from scipy.stats import spearmanr
 
     s, y = _check(scores, labels, "spearman")
@@ -44,6 +50,8 @@ def spearman100(scores: np.ndarray, labels: np.ndarray) -> float:
 
 
 def _binary(labels: np.ndarray, what: str) -> np.ndarray:
+    import numpy as np
+
     y = np.asarray(labels, dtype=np.float64).ravel()
     if not np.all(np.isin(y, (0.0, 1.0))):
         raise CellFailure(f"{what}: labels must be 0/1 for a threshold, got values {sorted(set(y.tolist()))[:5]}")
@@ -54,6 +62,8 @@ def _binary(labels: np.ndarray, what: str) -> np.ndarray:
 
 def accuracy_at(scores: np.ndarray, labels: np.ndarray, threshold: float) -> float:
     """Fraction of pairs with ``(score > threshold) == label``."""
+    import numpy as np
+
     s, y = _check(scores, labels, "accuracy")
     return float(np.mean((s > threshold) == (y > 0.5)))
 
@@ -64,12 +74,15 @@ def optimal_threshold(scores: np.ndarray, labels: np.ndarray) -> tuple[float, fl
     ``tanh`` keeps the threshold in (−1, 1), the range of a cosine; a cross-encoder's
     probabilities lie in (0, 1), inside it too.
     """
+    import numpy as np
     from scipy.optimize import minimize
 
     s, _ = _check(scores, labels, "threshold search")
     positive = _binary(labels, "threshold search")
 
     def loss(t: np.ndarray) -> float:
+        import numpy as np
+
         return -float(np.mean(positive == (s > np.tanh(float(np.ravel(t)[0])))))
 
     result = minimize(loss, np.array([1.0]), method="Powell")
@@ -83,6 +96,8 @@ def exhaustive_threshold(scores: np.ndarray, labels: np.ndarray) -> tuple[float,
     Candidates: below the minimum, every midpoint between consecutive distinct scores, and the
     maximum. Ties go to the lowest threshold. O(n log n) through cumulative counts.
     """
+    import numpy as np
+
     s, _ = _check(scores, labels, "threshold search")
     positive = _binary(labels, "threshold search")
     order = np.argsort(s, kind="stable")
@@ -102,6 +117,8 @@ def exhaustive_threshold(scores: np.ndarray, labels: np.ndarray) -> tuple[float,
 
 def threshold_metrics(scores: np.ndarray, labels: np.ndarray, threshold: float) -> dict[str, float]:
     """Accuracy × 100 and F1 × 100 (positive class 1) of ``score > threshold``."""
+    import numpy as np
+
     s, y = _check(scores, labels, "test metrics")
     pred, gold = s > threshold, y > 0.5
     tp = float(np.sum(pred & gold))
