@@ -328,7 +328,9 @@ def build_report(store_dirs: list[str | Path] | str | Path | None = None, figure
     families = [FamilySection(f, family_tables(f, records, claims), family_figures(f, records, figures)) for f in registry.families()]
     scales = sorted({s for c in claim_list for s in c.scale.split("/")}, key=lambda s: (SCALE_ORDER + ("none",)).index(s))
     n_records = int(records["cell_key"].nunique()) if len(records) else 0
-    return Report(names, n_records, str(provenance()["git_sha"]), claim_list, families, scales,
+    prov = provenance()
+    sha = f"{prov['git_sha']}{' (with uncommitted changes to tracked files)' if prov['git_dirty'] else ''}"
+    return Report(names, n_records, sha, claim_list, families, scales,
                   ["supported", "refuted", "inconclusive"])
 
 
