@@ -20,7 +20,7 @@ import base64
 import math
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -340,7 +340,7 @@ def render(report: Report, generated_at: str | None = None) -> str:
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True,
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    when = generated_at or datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    when = generated_at or datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     return env.get_template(TEMPLATE).render(r=report, generated=GENERATED_PREFIX + when,
                                              family_names=[f.name for f in report.families])
 

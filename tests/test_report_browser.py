@@ -10,8 +10,9 @@ committed page (results/report/) that the README shows.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -25,7 +26,7 @@ if not CHROMIUM.exists():
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright's Python package is absent (pip install playwright)")
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_report import HOSTILE, expected_counts, smoke_report  # noqa: E402
+from test_report import HOSTILE, expected_counts, smoke_report
 
 
 @pytest.fixture(scope="module")
