@@ -92,7 +92,7 @@ def test_conll_iob1_differs_from_reading_it_as_bio() -> None:
     assert same > 0.99 * len(as_iob1)
 
 
-def test_peoples_daily_split_is_fixed_and_disjoint() -> None:
+def test_peoples_daily_split_is_fixed() -> None:
     from tasks.ner.corpora import PD_VALID, PeoplesDaily
 
     need(nd.PD_DEV, nd.PD_TEST)

@@ -97,6 +97,7 @@ def test_efficient_biases_start_rows_end_columns() -> None:
         head.p_dense.bias.copy_(torch.tensor([0.0, 0.0, 1.0, 0.0]))  # x = (0, 0, 1, 0) at every position
         head.q_dense.weight.zero_()
         head.q_dense.bias.copy_(torch.tensor([4.0, 2.0]))  # even output: end bias 4, odd: start bias 2
-    s = head.scores(torch.zeros(1, 3, 3), torch.ones(1, 3, dtype=torch.bool))
+    with torch.no_grad():
+        s = head.scores(torch.zeros(1, 3, 3), torch.ones(1, 3, dtype=torch.bool))
     # q = x[::2] = (0, 1), k = x[1::2] = (0, 0): q·k = 0; each bias halved: 2 + 1
     assert float(s[0, 0, 0, 2]) == pytest.approx(3.0)

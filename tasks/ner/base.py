@@ -4,7 +4,7 @@ Subclasses provide ``splits()`` (the full train/valid/test :class:`~tasks.ner.da
 ``lang`` (``zh``: one token per character; ``en``: word tokens) and optionally their own
 schedules. Scales:
 
-* ``smoke``: fixed subsamples (300 train / 100 valid / 200 test sentences), a tiny BiLSTM,
+* ``smoke``: fixed subsamples (200 train / 50 valid / 100 test sentences), a tiny BiLSTM,
   3 epochs — seconds, CI's numeric regression;
 * ``small``: fixed subsamples sized so that the 5-method × 4-corpus × 3-seed grid runs in
   minutes on 2 CPU cores, a 1×64 BiLSTM;
@@ -27,7 +27,7 @@ from tasks.ner.data import SPLIT_SEED, Splits, subsample
 
 # (train, valid, test) sentence caps per scale; None = all
 SIZES: dict[str, tuple[int | None, int | None, int | None]] = {
-    "smoke": (300, 100, 200),
+    "smoke": (200, 50, 100),
     "small": (1500, 300, 1000),
     "full": (None, None, None),
 }
@@ -69,7 +69,7 @@ class NerTask(Task):
     estimate_s: ClassVar[dict[str, float]] = {"smoke": 3.0, "small": 25.0, "full": 1800.0}  # CPU seconds, one thread (full: GPU with hf:)
     params: ClassVar[tuple[Param, ...]] = (ENCODER, MAXLEN)
     scales = {
-        "smoke": "≤300/100/200 train/valid/test sentences, BiLSTM 1×32, 3 epochs",
+        "smoke": "≤200/50/100 train/valid/test sentences, BiLSTM 1×32, 3 epochs",
         "small": "≤1500/300/1000 train/valid/test sentences (fixed subsample), BiLSTM 1×64, 4 epochs",
         "full": "all sentences, maxlen 256, batch 16, 10 epochs, best valid F1 (BiLSTM 1×128 at Adam 1e-3; minilm/hf: at Adam 2e-5)",
     }
