@@ -98,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
     configure_fsck(p)
     p.set_defaults(func=main_fsck)
 
+    from harness.html_report import configure_report, main_report
+
+    p = sub.add_parser("report", help="one self-contained HTML page of every family: claims, tables, figures")
+    configure_report(p)
+    p.set_defaults(func=main_report)
+
     for command in registry.commands().values():
         p = sub.add_parser(command.name, help=command.help)
         command.configure(p)
