@@ -71,15 +71,20 @@ def read_before(root: Path) -> int:
     return len(pa.concat_tables(tables, promote_options="permissive").to_pandas())
 
 
-def best(name: str, run: Callable[[], int], repeat: int, cells: int) -> tuple[float, int]:
-    """Best of ``repeat`` timings, printed as soon as measured."""
-    times, rows = [], 0
+def best(variants: dict[str, Callable[[], int]], repeat: int, cells: int) -> dict[str, tuple[float, int]]:
+    """Best of ``repeat`` timings of each variant, the variants interleaved round by round (so
+    that a load change on a shared machine hits them alike), printed when measured."""
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    rows: dict[str, int] = {}
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        rows = run()
-        times.append(time.perf_counter() - t0)
-    print(f"  {name:<22} {min(times) * 1000:9.1f} ms  ({rows} rows, {min(times) / cells * 1e3:.3f} ms per cell)", flush=True)
-    return min(times), rows
+        for name, run in variants.items():
+            t0 = time.perf_counter()
+            rows[name] = run()
+            times[name].append(time.perf_counter() - t0)
+    for name in variants:
+        print(f"  {name:<22} {min(times[name]) * 1000:9.1f} ms  ({rows[name]} rows, {min(times[name]) / cells * 1e3:.3f} ms per cell)",
+              flush=True)
+    return {name: (min(times[name]), rows[name]) for name in variants}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,19 +104,15 @@ def main(argv: list[str] | None = None) -> int:
         def load(verify: bool) -> Callable[[], int]:
             return lambda: len(Store(root, verify=verify, auto_compact=0).load())
 
-        timings = {
-            "per-file, before": best("per-file, before", lambda: read_before(root), args.repeat, files),
-            "per-file, verified": best("per-file, verified", load(True), args.repeat, files),
-            "per-file, unverified": best("per-file, unverified", load(False), args.repeat, files),
-        }
+        timings = best({"per-file, before": lambda: read_before(root), "per-file, verified": load(True),
+                        "per-file, unverified": load(False)}, args.repeat, files)
         from harness.compact import compact
 
         t0 = time.perf_counter()
         results = compact(Store(root, auto_compact=0))
         packed = sum(p.stat().st_size for p in (root / "packs").glob("*/*.parquet"))
         print(f"compacted into {len(results)} packs ({packed / 1024:.0f} KiB) in {time.perf_counter() - t0:.1f}s", flush=True)
-        for name, verify in (("packed, verified", True), ("packed, unverified", False)):
-            timings[name] = best(name, load(verify), max(3, args.repeat), files)
+        timings.update(best({"packed, verified": load(True), "packed, unverified": load(False)}, max(10, args.repeat), files))
         rows = {r for _, r in timings.values()}
         assert len(rows) == 1, f"variants read different row counts: {timings}"
         t = {k: v[0] for k, v in timings.items()}
