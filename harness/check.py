@@ -48,7 +48,12 @@ def run_smoke_grid(tasks: list[str] | None = None, progress: bool = True) -> tup
 
 
 def summarize_records(records: Any) -> Any:
-    """Per (task, method, metric): mean, std, n over seeds and the tolerance derived from them."""
+    """Per (task, method, metric): mean, std, n over seeds and the tolerance derived from them.
+    Speeds and durations (metrics registered with ``measures_time``) are left out: they follow
+    the machine's load, and their regressions are a benchmark's job."""
+    from harness.metrics import measures_time
+
+    records = records[[not measures_time(m) for m in records["metric"]]]
     grouped = records.groupby(["task", "method", "metric"])["value"]
     summary = grouped.agg(["mean", "std", "count"]).reset_index().rename(columns={"count": "n"})
     summary["std"] = summary["std"].fillna(0.0)
@@ -100,7 +105,8 @@ def merge_reference(old: Any, new: Any) -> Any:
 
     measured = set(zip(new["task"], new["method"]))
     kept = old[[pair not in measured for pair in zip(old["task"], old["method"])]] if len(old) else old
-    return pd.concat([kept, new[COLUMNS]], ignore_index=True).sort_values(["task", "method", "metric"]).reset_index(drop=True)
+    merged = pd.concat([kept, new[COLUMNS]], ignore_index=True).sort_values(["task", "method", "metric"]).reset_index(drop=True)
+    return merged.astype({"mean": float, "std": float, "n": int, "tol": float})  # one number format, whatever the old file held
 
 
 def write_reference(summary: Any) -> list[Path]:

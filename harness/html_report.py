@@ -25,9 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import UserError
+from harness.provenance import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "results" / "report" / "index.html"
+COMMITTED_STORE = ROOT / "results" / "store"  # the records behind the committed tables (read by default beside yours)
 FIGURES = ROOT / "results" / "figures"
 TEMPLATE = "report.html.j2"
 GENERATED_PREFIX = "Generated at "  # the one line allowed to differ between two builds of one store
@@ -301,7 +302,7 @@ def open_stores(store_dirs: list[str | Path] | str | Path | None) -> tuple[Any, 
     from harness.store import Store, default_store
 
     given = [store_dirs] if isinstance(store_dirs, (str, Path)) else list(store_dirs or [])
-    roots = [Path(d) for d in given] or [default_store()]
+    roots = [Path(d) for d in given] or [default_store(), *([COMMITTED_STORE] if COMMITTED_STORE.is_dir() else [])]
     names = []
     for root in roots:
         if given and not root.is_dir():  # a named store that is not there is a typo; the default may be absent (a fresh clone)
@@ -358,8 +359,8 @@ def write_report(out: Path, store_dir: list[str | Path] | str | Path | None = No
 
 def configure_report(p: Any) -> None:
     p.add_argument("--out", help=f"the HTML file to write (default {DEFAULT_OUT.relative_to(ROOT)})")
-    p.add_argument("--store", action="append", help="store directory (default $HARNESS_STORE or results/runs); "
-                   "repeat it to read several stores as one")
+    p.add_argument("--store", action="append", help="store directory (default: $HARNESS_STORE or results/runs, plus the "
+                   "committed records in results/store); repeat it to read several stores as one")
     p.add_argument("--figures", help="folder of the figures to embed (default results/figures)")
 
 

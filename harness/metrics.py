@@ -25,6 +25,7 @@ class Metric:
     name: str
     higher_is_better: bool = True
     description: str = ""
+    measures_time: bool = False  # a speed or a duration: it varies with the machine, so no numeric reference holds it
 
 
 _metrics: dict[str, Metric] = {}
@@ -50,6 +51,12 @@ def get_metric(name: str) -> Metric:
 
 def metrics() -> dict[str, Metric]:
     return dict(sorted(_metrics.items()))
+
+
+def measures_time(name: str) -> bool:
+    """True for a metric registered as a speed or duration (kept out of ``harness check``)."""
+    metric = _metrics.get(name)
+    return metric is not None and metric.measures_time
 
 
 def higher_is_better(name: str) -> bool:

@@ -21,7 +21,16 @@ from typing import ClassVar
 from harness.api import DataFile
 from harness.errors import UserError
 from harness.params import Param
+from harness.metrics import Metric, register_metric
 from harness.registry import register
+
+# Scoring speeds, measured in the cell: not reproducible, so kept out of the numeric reference.
+for _name, _what in (
+    ("pairs_per_s", "pairs scored per second"),
+    ("pairs_per_s_with_encoding", "pairs scored per second, encoding each distinct sentence included"),
+    ("log10_pairs_per_s", "log10 of pairs scored per second"),
+):
+    register_metric(Metric(_name, True, _what, measures_time=True))
 from tasks.matching.base import COMMON_PARAMS, MatchingTask
 from tasks.matching.data import BINARY, SCORE_0_5, Columns, LabelRange, Pairs, bundle_pairs, carve, load_table, to_pairs
 
