@@ -337,6 +337,6 @@ def test_page_and_bump_charts(tmp_path: Path) -> None:
 
     text, figures = build_page(str(tmp_path / "store"), tmp_path / "figures")
     assert "| glue      | the paper's rules" in text and "| 1 / 82" in text
-    assert "[✘ refuted] 8783-paper-geo-harm-dethrone-models" in text
+    assert "[✘ refuted at full] 8783-paper-geo-harm-dethrone-models" in text
     assert sorted(p.name for p in figures) == [f"leaderboard_{b}_bump.{e}" for b in ("glue", "superglue") for e in ("png", "svg")]
     assert all(p.stat().st_size > 10_000 for p in figures)
