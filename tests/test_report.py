@@ -254,8 +254,23 @@ def test_fresh_clone_without_a_store(tmp_path: Path, monkeypatch: Any) -> None:
     committed figures still show, and no table is invented."""
     from harness.claims import all_claims
 
+    import harness.html_report as html_report
+
     monkeypatch.setenv("HARNESS_STORE", str(tmp_path / "never-created"))
+    monkeypatch.setattr(html_report, "COMMITTED_STORE", tmp_path / "no-committed-records")
     report = build_report(figures=tmp_path)
     assert report.n_records == 0 and len(report.claims) == len(all_claims())
     assert {c.verdict for c in report.claims} == {"inconclusive"} and {c.scale for c in report.claims} == {"none"}
     assert not any(f.tables for f in report.families) and not (tmp_path / "never-created").exists()
+
+
+def test_a_fresh_clone_reads_the_committed_records(tmp_path: Path, monkeypatch: Any) -> None:
+    """With no local store, the default report reads results/store: every family has tables."""
+    import harness.html_report as html_report
+
+    if not html_report.COMMITTED_STORE.is_dir():
+        pytest.skip("no committed records in this checkout")
+    monkeypatch.setenv("HARNESS_STORE", str(tmp_path / "never-created"))
+    report = build_report(figures=tmp_path)
+    assert report.n_records > 0 and all(f.tables for f in report.families)
+    assert "results/store" in report.store and not (tmp_path / "never-created").exists()
