@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness.lease import HOST, try_acquire
 
 if TYPE_CHECKING:  # the CLI imports this module for its verbs' arguments: no pyarrow until one runs
     import pyarrow as pa
@@ -58,6 +57,8 @@ def compact_tables(store: Store, task: str, loose: list[tuple[Path, pa.Table]],
     from harness.store import atomic_write_bytes, combine, decode_pack
 
     packs = packs or []
+    from harness.lease import try_acquire  # the lease machinery (threads, sockets) only when compacting
+
     lease = try_acquire(store.root / "leases" / f"compact~{task}.lease", "compact")
     if lease is None:
         return None
@@ -82,6 +83,8 @@ def compact_tables(store: Store, task: str, loose: list[tuple[Path, pa.Table]],
 def _remove_if_unchanged(path: Path, before: os.stat_result) -> None:
     """Remove a packed loose record unless a writer replaced it since it was read: move it aside
     first (atomic), then look at what was moved, and put back a file that is not the one packed."""
+    from harness.lease import HOST
+
     aside = path.with_name(f".{path.name}~{HOST}~{os.getpid()}~packed.tmp")
     try:
         os.rename(path, aside)

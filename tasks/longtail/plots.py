@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 from harness import registry
 from harness.metrics import per_class_accuracy
-from harness.verdicts import SCALE_ORDER
+from harness.api import SCALES
 
 if TYPE_CHECKING:
     pass
 
 
 def _largest_scale(frame: Any) -> str:
-    return next(s for s in SCALE_ORDER if s in set(frame["scale"]))
+    return next(s for s in reversed(SCALES) if s in set(frame["scale"]))  # the largest scale present
 
 
 def _save(fig: Any, outdir: Path, stem: str) -> list[Path]:
