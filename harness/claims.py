@@ -242,6 +242,12 @@ def all_claims(family: str | None = None) -> list[Claim]:
     return claims
 
 
+def claims_touching(task_names: list[str]) -> list[Claim]:
+    """The claims whose verdicts read any of ``task_names`` (paired and value claims alike)."""
+    wanted = set(task_names)
+    return [c for c in all_claims() if wanted & set(claim_tasks([c]))]
+
+
 def claim_tasks(claims: list[Claim]) -> list[str]:
     """The tasks whose records the verdicts of ``claims`` read."""
     return sorted({t for c in claims for t in (c.tasks or [k.task for k in c.checks])})

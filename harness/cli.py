@@ -287,11 +287,11 @@ def _print_dry_run(cells: list[Any], the_plan: Any, store: Any) -> None:
 
 def _print_report(store: Any, task_names: list[str]) -> None:
     from harness import tables, verdict_text
-    from harness.claims import all_claims
+    from harness.claims import claims_touching
     from harness.pages import published_columns
     from harness.verdicts import verdicts_from_store
 
-    claims = [c for c in all_claims() if set(c.tasks or [k.task for k in c.checks]) & set(task_names)]
+    claims = claims_touching(task_names)
     records = store.load(task_names)
     for metric in _metrics_for(task_names):
         table = tables.build_table(records, metric, published=published_columns(claims, metric))
@@ -332,7 +332,7 @@ def cmd_results(args: argparse.Namespace) -> int:
 
 def cmd_table(args: argparse.Namespace) -> int:
     from harness import tables
-    from harness.claims import all_claims
+    from harness.claims import all_claims, claims_touching
     from harness.pages import family_page, lost_rows, published_columns
     from harness.provenance import ROOT
     from harness.verdicts import verdicts_from_store
@@ -372,7 +372,7 @@ def cmd_table(args: argparse.Namespace) -> int:
         hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
         raise UserError(f"no stored records of metric {args.metric!r}{hint} (see `harness results` for the metrics stored)")
     metrics = [args.metric] if args.metric else _metrics_for(task_names)
-    claims = [c for c in all_claims() if set(c.tasks) & set(task_names)]
+    claims = claims_touching(task_names)
     text = "\n".join(
         tables.render(tables.build_table(records, metric, scale=args.scale, published=published_columns(claims, metric)), args.format)
         for metric in metrics

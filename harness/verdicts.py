@@ -116,17 +116,17 @@ def _example_stats(index: RecordIndex, claim: Claim, task: str, cmp: Comparison,
     from harness import registry
 
     task_cls = registry.get_task(task)
-    metric_fns = []
+    metric_fns, sizes = [], set()
     for side, cells in ((cmp.a, a), (cmp.b, b)):
         fns = []
-        for cell in cells.values():
+        for cell in cells.values():  # each cell's predictions read once
             frame = index.store.load_predictions(cell.key) if index.store is not None else None
             fn = task_cls.example_metric(frame, side.metric or claim.metric) if frame is not None else None
             if fn is None:
                 return f"no per-example predictions for {side.label()} (pairing over examples needs them)"
             fns.append(fn)
+            sizes.add(len(frame))
         metric_fns.append(fns)
-    sizes = {len(index.store.load_predictions(c.key)) for c in [*a.values(), *b.values()]}
     if len(sizes) != 1:
         return "per-example predictions differ in length between the sides"
 
