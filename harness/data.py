@@ -2,8 +2,12 @@
 
 Roots, in order: ``$HARNESS_DATA``, the project's ``data/`` (git-ignored), the team's shared
 bundle checked out beside the project (``../shared/data``), then the user cache
-(``$XDG_CACHE_HOME/harness/data`` or ``~/.cache/harness/data``). A missing file or a sha256
-mismatch is a clear error that names the file and how to provide it.
+(``cache_dir()/data``). A missing file or a sha256 mismatch is a clear error that names the file
+and how to provide it.
+
+Everything this project caches on a machine (the sha256 memo, decoded data, embeddings) lives
+under one folder, :func:`cache_dir`, so that ``$HARNESS_CACHE`` moves all of it at once (a
+read-only home, a shared scratch disk, a test's temporary folder).
 """
 
 from __future__ import annotations
@@ -19,12 +23,19 @@ from harness.errors import UserError
 from harness.provenance import ROOT
 
 
+def cache_dir() -> Path:
+    """``$HARNESS_CACHE``, else ``$XDG_CACHE_HOME/harness``, else ``~/.cache/harness`` (an empty
+    variable counts as unset, as the XDG specification says)."""
+    if os.environ.get("HARNESS_CACHE"):
+        return Path(os.environ["HARNESS_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "harness"
+
+
 def data_roots() -> list[Path]:
     roots = []
     if os.environ.get("HARNESS_DATA"):
         roots.append(Path(os.environ["HARNESS_DATA"]))
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "harness" / "data"
-    roots += [ROOT / "data", ROOT.parent / "shared" / "data", cache]
+    roots += [ROOT / "data", ROOT.parent / "shared" / "data", cache_dir() / "data"]
     return roots
 
 
@@ -58,7 +69,7 @@ def sha256_fresh(path: Path) -> str:
 
 
 def _memo_path() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "harness" / "sha256-v2.json"
+    return cache_dir() / "sha256-v2.json"
 
 
 @lru_cache(maxsize=256)

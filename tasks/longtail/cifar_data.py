@@ -28,10 +28,10 @@ CACHE_FORMAT = "2"  # bump when the cached layout changes
 
 
 def cache_dir() -> Path:
-    """``$HARNESS_CACHE``, else ``$XDG_CACHE_HOME/harness``, else ``~/.cache/harness``."""
-    if os.environ.get("HARNESS_CACHE"):
-        return Path(os.environ["HARNESS_CACHE"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "harness"
+    """The project's one cache folder (``harness.data.cache_dir``: ``$HARNESS_CACHE`` first)."""
+    from harness.data import cache_dir as shared_cache_dir
+
+    return shared_cache_dir()
 
 
 def select_per_class(labels: np.ndarray, per_class: Sequence[int], seed: int | None = None) -> np.ndarray:

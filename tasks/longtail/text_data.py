@@ -264,7 +264,10 @@ def minilm_version() -> str:
 
 
 def cache_root() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "harness"
+    """The project's one cache folder (``harness.data.cache_dir``: ``$HARNESS_CACHE`` first)."""
+    from harness.data import cache_dir
+
+    return cache_dir()
 
 
 @lru_cache(maxsize=1)
