@@ -1,0 +1,59 @@
+"""The readers the README names for a store's parquet files get every column.
+
+Records of different methods carry different ``p_*``/``tp_*`` columns, so the files of one store
+have different schemas; a reader that takes the first file's schema (``pd.read_parquet(dir)``)
+silently drops the rest. These tests read the committed store, whose packs differ that way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from harness.provenance import ROOT
+from harness.store import Store
+
+COMMITTED = ROOT / "results" / "store"
+PACKS = sorted(COMMITTED.glob("packs/*/*.parquet"))
+pytestmark = pytest.mark.skipif(len(PACKS) < 2, reason="no committed store with several packs")
+
+
+@pytest.fixture(scope="module")
+def expected() -> tuple[set[str], int]:
+    frame = Store(COMMITTED).load()
+    return set(frame.columns), len(frame)
+
+
+def test_the_files_do_differ_in_schema(expected: tuple[set[str], int]) -> None:
+    import pandas as pd
+
+    first = set(pq.read_schema(PACKS[0]).names)
+    assert first < expected[0]  # what makes a first-file-schema reader lose columns
+    naive = pd.read_parquet(COMMITTED / "packs")
+    assert set(naive.columns) < expected[0] and len(naive) == expected[1]
+
+
+def test_pyarrow_dataset_with_unified_schema_reads_every_column(expected: tuple[set[str], int]) -> None:
+    import pyarrow.dataset as ds
+
+    files = [str(p) for p in PACKS]
+    table = ds.dataset(files, schema=pa.unify_schemas([pq.read_schema(f) for f in files])).to_table()
+    assert set(table.column_names) == expected[0] and table.num_rows == expected[1]
+
+
+def test_duckdb_union_by_name_reads_every_column(expected: tuple[set[str], int]) -> None:
+    duckdb = pytest.importorskip("duckdb")
+    frame = duckdb.sql(f"SELECT * FROM read_parquet('{COMMITTED}/packs/*/*.parquet', union_by_name=true)").df()
+    assert set(frame.columns) == expected[0] and len(frame) == expected[1]
+
+
+def test_harness_results_exports_every_column(expected: tuple[set[str], int], tmp_path: Path) -> None:
+    from harness.cli import main
+
+    out = tmp_path / "all.parquet"
+    assert main(["results", "--store", str(COMMITTED), "--format", "parquet", "-o", str(out)]) == 0
+    table = pq.read_table(out)
+    assert set(table.column_names) == expected[0] and table.num_rows == expected[1]
