@@ -78,10 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
     _store_arg(p)
     p.set_defaults(func=cmd_claims)
 
-    p = sub.add_parser("plot", help="draw the families' figures into results/figures/")
+    p = sub.add_parser("plot", help="draw the families' figures into results/figures/ (refuses to replace a figure with one drawn from less)")
     p.add_argument("--tasks", help="task or family names (default: every family with records)")
-    p.add_argument("--output", help="folder (default results/figures)")
-    _store_arg(p)
+    p.add_argument("--output", help="folder (default results/figures); any other folder is written without the guard")
+    p.add_argument("--force", action="store_true", help="replace committed figures even when the store cannot redraw all the cells they show")
+    p.add_argument("--store", action="append", help="store directory (default $HARNESS_STORE or results/runs); repeat to read several as one")
     p.set_defaults(func=cmd_plot)
 
     p = sub.add_parser("check", help="re-run the smoke grid and compare with results/reference/<family>.csv")
@@ -401,22 +402,64 @@ def cmd_claims(args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
+    """Draw every family's figures into a scratch folder, then move them into place. Into the
+    committed results/figures only when no figure there would lose a cell it shows (see
+    harness.figure_guard), unless --force; --output elsewhere is always written."""
+    import shutil
+    import tempfile
+
+    from harness import figure_guard as guard
     from harness.provenance import ROOT
 
-    store = _store(args)
+    stores = [_store(argparse.Namespace(store=s)) for s in (args.store or [None])]
+    if len(stores) > 1:
+        from harness.html_report import StoreUnion
+
+        store: Any = StoreUnion(stores)
+    else:
+        store = stores[0]
     records = store.load(_task_names(args.tasks))
-    outdir = Path(args.output) if args.output else ROOT / "results" / "figures"
+    committed = ROOT / "results" / "figures"
+    outdir = Path(args.output) if args.output else committed
+    guarded = outdir.resolve() == committed.resolve()
+    if outdir.exists() and not outdir.is_dir():
+        raise UserError(f"--output {outdir} is a file, not a folder")
     families = sorted(set(records["family"])) if len(records) else []
-    drawn = 0
-    for family in families:
-        plot = registry.plotters().get(family)
-        if plot is None:
-            continue
-        for path in plot(records[records["family"] == family], store, outdir):
-            print(f"wrote {path}")
-            drawn += 1
-    if not drawn:
-        raise UserError("nothing to plot: no stored records of a family with figures (run `harness run` first)")
+    drawn: dict[str, dict[str, Any]] = {}
+    files: list[Path] = []
+    staging = Path(tempfile.mkdtemp(prefix="harness-plot-"))
+    try:
+        for family in families:
+            plot = registry.plotters().get(family)
+            if plot is None:
+                continue
+            guard.take_noted()
+            paths = [Path(p) for p in plot(records[records["family"] == family], store, staging)]
+            noted = guard.take_noted()
+            task_names = [t for t, cls in registry.tasks().items() if cls.family == family]
+            for path in paths:
+                cells = noted.get(path.stem) or guard.fallback_sources(path.stem, family, records[records["family"] == family], task_names)
+                drawn[path.stem] = {"family": family, "cells": cells}
+            files += paths
+        if not files:
+            raise UserError("nothing to plot: no stored records of a family with figures (run `harness run` first)")
+        problems = guard.refusals(outdir, drawn) if guarded and not args.force else []
+        if problems:
+            raise UserError(f"{len(problems)} committed figure(s) would be replaced by drawings of fewer cells than they show: "
+                            f"{'; '.join(problems)}. Run their cells (with predictions) first, read several stores "
+                            f"(--store A --store B), draw elsewhere (--output DIR), or --force to replace them")
+        outdir.mkdir(parents=True, exist_ok=True)
+        for path in files:
+            shutil.move(str(path), str(outdir / path.name))
+            print(f"wrote {outdir / path.name}")
+        guard.write_manifest(outdir, drawn)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    kept = sorted(stem for stem, entry in guard.read_manifest(outdir).items()
+                  if entry.get("family") in families and stem not in drawn)
+    if kept:
+        print(f"kept {len(kept)} figure(s) this store cannot draw (per-class figures need stored predictions): "
+              f"{', '.join(kept)}", file=sys.stderr)
     return 0
 
 

@@ -37,7 +37,7 @@ GENERATED_PREFIX = "Generated at "  # the one line allowed to differ between two
 # named by its suffix (a new family's figures need no entry here).
 FIGURE_KINDS = {
     "bump": "ranks of the systems under the official score and each mean (bump chart: a line per system)",
-    "per_class": "accuracy per class, classes ordered by training frequency, one line per method",
+    "per_class": "test accuracy per class (heat map: a row per method, classes ordered by training frequency; frequency bands past 20 classes)",
     "tau_sweep": "balanced accuracy against τ of post-hoc logit adjustment",
     "accuracy": "accuracy at the threshold chosen on valid, per task: bars ours (mean ± sd over seeds), dashes the published numbers",
     "spearman": "Spearman correlation per task: bars ours (mean ± sd over seeds), dashes the published numbers",
