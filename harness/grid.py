@@ -96,6 +96,8 @@ def _grid_for(component: type[Task] | type[Method], specs: list[ParamSpec]) -> l
 def expand(request: RunRequest) -> list[Cell]:
     """Every applicable (task, method, params, seed) cell, deduplicated, in a stable order."""
     tasks = registry.select_tasks(request.tasks)
+    # a family name does not select the tasks that need your own file (csv-lt, csv-board): name them
+    tasks = [t for t in tasks if t.in_default_grid or t.name in request.tasks or set(t.aliases) & set(request.tasks)]
     methods = registry.select_methods(request.methods)
     if not tasks or not methods:
         raise UserError("empty selection: name at least one task and one method (see `harness list`)")

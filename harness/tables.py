@@ -21,6 +21,8 @@ from harness.verdicts import SCALE_ORDER
 class Entry:
     summary: Summary
     bold: bool = False
+    exact: bool = False  # an unseeded task's single value (a rank, a count): no std, no "(1)"
+    integer: bool = False  # exact, and every value of its column is a whole number: no decimals
 
 
 @dataclass
@@ -79,12 +81,29 @@ def build_table(records: Any, metric: str, scale: str | None = None, published: 
     table.columns = sorted(dict.fromkeys(col_of[i] for i in df.index))
     table.scales = {col_of[i]: s for i, s in zip(df.index, df["scale"])}
     table.published = {label: p for label, p in (published or {}).items() if table.scales.get(p.task) == p.scale}
-    table.entries = {k: Entry(summarize(v)) for k, v in groups.items()}
+    exact_cols = {col_of[i] for i, t in zip(df.index, df["task"]) if not _seeded(t)}
+    fractional = {k[1] for k, v in groups.items() if any(not x.is_integer() for x in v)}
+    table.entries = {k: Entry(summarize(v), exact=k[1] in exact_cols and len(v) == 1, integer=k[1] not in fractional)
+                     for k, v in groups.items()}
     for col in table.columns:
         _mark_best(table, col, higher)
     scales = sorted(set(chosen_scale.values()), key=SCALE_ORDER.index)
-    table.notes.append(f"{metric} ({'higher' if higher else 'lower'} is better), mean ± sample std (n seeds), scale {', '.join(scales)}")
+    exact = sorted(c for c in exact_cols if c in table.columns)
+    how = ("one exact value per cell (unseeded)" if len(exact) == len(table.columns)
+           else "mean ± sample std (n seeds)" + (f"; {', '.join(exact)}: one exact value (unseeded)" if exact else ""))
+    table.notes.append(f"{metric} ({'higher' if higher else 'lower'} is better), {how}, scale {', '.join(scales)}")
     return table
+
+
+@lru_cache(maxsize=256)
+def _seeded(task: str) -> bool:
+    """Whether ``task``'s result depends on the seed (a task no longer registered counts as seeded)."""
+    from harness import registry
+
+    try:
+        return bool(registry.get_task(task).seeded)
+    except Exception:  # noqa: BLE001 - an unknown stored task is shown the usual way
+        return True
 
 
 @lru_cache(maxsize=256)
@@ -125,6 +144,9 @@ def _fmt(entry: Entry | None, bold: tuple[str, str]) -> str:
     if entry is None:
         return "—"
     s = entry.summary
+    if entry.exact:  # a leaderboard rank is "16", not "16.0000 (1)"
+        text = str(int(s.mean)) if entry.integer else f"{s.mean:.4f}"
+        return f"{bold[0]}{text}{bold[1]}" if entry.bold else text
     std = "" if math.isnan(s.std) else f" ± {s.std:.4f}"
     text = f"{s.mean:.4f}{std} ({s.n})"
     return f"{bold[0]}{text}{bold[1]}" if entry.bold else text

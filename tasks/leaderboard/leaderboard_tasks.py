@@ -1,8 +1,10 @@
-"""The ``glue`` and ``superglue`` tasks, and :class:`LeaderboardTask` to declare your own board.
+"""The ``glue``, ``superglue`` and ``csv-board`` tasks, and :class:`LeaderboardTask` to declare a board.
 
 A leaderboard task is pure arithmetic on published scores: no torch, no seed, and every scale
 computes the same thing. ``--param file=PATH`` points a task at another CSV (layout in
-``board.py``); the cell key then hashes that file's bytes. A board of your own is a few lines::
+``board_file.py``); the cell key then hashes that file's bytes. ``csv-board`` runs a board of
+your own under its own name, with column roles (task / aggregate / ignore, lower-is-better)
+from params or a sidecar TOML (``columns.py``), no code to write. A bundled board is a few lines::
 
     @register
     class MyBoard(LeaderboardTask):
@@ -81,11 +83,21 @@ class LeaderboardTask(Task):
         return "file:" + hashlib.sha256(self.path().read_bytes()).hexdigest()
 
     def board(self) -> Any:
-        """The parsed board (cached per process by path, size and mtime; treat it as read-only)."""
+        """The parsed board (cached per process by path, size, mtime and roles; treat it as read-only)."""
         path = self.path()
         stat = path.stat()
         human = "" if self.p["human"].strip().lower() in ("", "none") else self.p["human"]
-        return _read_cached(str(path), stat.st_size, stat.st_mtime_ns, human, self.p["file"] or path.name)
+        return _read_cached(str(path), stat.st_size, stat.st_mtime_ns, human, self.p["file"] or path.name, self.column_roles())
+
+    def column_roles(self) -> Any:
+        """Roles of the file's columns: the defaults (metadata names, aggregates detected by name)."""
+        from tasks.leaderboard.columns import ColumnRoles
+
+        return ColumnRoles()
+
+    def display_name(self) -> str:
+        """The name tables and footnotes show."""
+        return self.name
 
     def rules(self, board: Any = None) -> Any:
         """The benchmark's rules. A file of your own that lacks the benchmark's official columns
@@ -103,7 +115,8 @@ class LeaderboardTask(Task):
             wanted = [n for item in self.official_tasks.split("|") for n in item.split("+")]
             lacking = [n for n in wanted if n not in board.columns]
             return Rules(official="all", note=f"official rule: the mean of all task columns ({Path(self.p['file']).name} lacks "
-                                               f"{self.name}'s {', '.join(lacking[:3])}{' …' if len(lacking) > 3 else ''})")
+                                               f"{self.name}'s {', '.join(lacking[:3])}{' …' if len(lacking) > 3 else ''}; "
+                                               "a board that is not " + self.name + ": `harness leaderboard FILE` or --tasks csv-board)")
         return rules
 
     # -- protocol ----------------------------------------------------------------------------
@@ -123,10 +136,10 @@ class LeaderboardTask(Task):
 
 
 @lru_cache(maxsize=32)
-def _read_cached(path: str, size: int, mtime_ns: int, human: str, source: str) -> Any:
+def _read_cached(path: str, size: int, mtime_ns: int, human: str, source: str, roles: Any) -> Any:
     from tasks.leaderboard.board_file import read_board
 
-    return read_board(path, human=human, source=source)
+    return read_board(path, human=human, source=source, roles=roles)
 
 
 @register
@@ -182,6 +195,115 @@ class SuperGlue(LeaderboardTask):
         ("the paper's rules", "paper"),
         ("all 10 columns", "all"),
     )
+
+
+@register
+class CsvBoard(LeaderboardTask):
+    """A leaderboard CSV of your own, under its own name: column roles, lower-is-better tasks, total checked."""
+
+    name: ClassVar[str] = "csv-board"
+    in_default_grid: ClassVar[bool] = False  # it needs the user's file
+    primary_metric: ClassVar[str] = "kendall_tau_vs_official"  # every cell has a ranking, with or without a human row
+    table_metrics: ClassVar[tuple[str, ...]] = (
+        "kendall_tau_vs_official", "human_rank", "n_moved_vs_official", "kendall_tau_vs_arithmetic",
+        "n_score_mismatches", "max_abs_error_vs_published",
+    )
+    params = (
+        Param("file", "str", "", "your leaderboard CSV (System column, one column per task; README: ### leaderboard)"),
+        Param("human", "str", "auto", "text naming the human row; auto = a Human column or a row named like a human baseline, else none; none"),
+        Param("sidecar", "str", "", "TOML of the board's name and column roles (default: FILE with .toml, if present; none = ignore it)"),
+        Param("roles", "str", "", "COLUMN=ROLE joined by | (roles: task, aggregate, ignore), e.g. Mean-Rank=aggregate|Notes=ignore"),
+        Param("lower", "str", "", "lower-is-better task columns joined by |"),
+        Param("lower_as", "str", "", "how a lower-is-better score becomes higher-is-better: 100-x (default), 1-x, -x, 1/x"),
+        Param("total", "str", "", "the published total checked against the recomputed score (default: a Score column; none)"),
+        Param("tolerance", "float", -1.0, "allowed |published total - recomputed| before a warning (-1: the rounding bound)"),
+    )
+
+    def path(self) -> Path:
+        if not self.p["file"]:
+            raise UserError("csv-board needs your leaderboard CSV: --param file=PATH (harness run) or `harness leaderboard PATH`")
+        return super().path()
+
+    def sidecar_path(self) -> Path | None:
+        given = self.p["sidecar"].strip()
+        if given.lower() == "none":
+            return None
+        if given:
+            path = Path(given).expanduser()
+            if not path.is_file():
+                raise UserError(f"csv-board.sidecar={given}: no such file; give the path of a TOML file, or sidecar=none")
+            return path
+        beside = self.path().with_suffix(".toml")
+        return beside if beside.is_file() else None
+
+    def config(self) -> dict[str, Any]:
+        """The sidecar's keys, overridden by the params given (``roles`` adds to ``[columns]``)."""
+        from tasks.leaderboard.columns import read_sidecar
+
+        side = self.sidecar_path()
+        conf: dict[str, Any] = read_sidecar(side) if side is not None else {}
+        conf["columns"] = dict(conf.get("columns", {}))
+        for key in ("human", "lower", "lower_as", "total"):
+            default = next(p.default for p in self.params if p.name == key)
+            if self.p[key] != default:
+                conf[key] = self.p[key]
+        if self.p["tolerance"] >= 0:
+            conf["tolerance"] = self.p["tolerance"]
+        elif self.p["tolerance"] != -1.0:
+            raise UserError(f"csv-board.tolerance must be >= 0 (or -1 for the rounding bound), got {self.p['tolerance']}")
+        conf["sidecar"] = str(side) if side is not None else ""
+        return conf
+
+    def column_roles(self) -> Any:
+        from tasks.leaderboard.columns import (
+            ColumnRoles,
+            check_lower_as,
+            parse_roles,
+            split_names,
+        )
+
+        conf = self.config()
+        columns = dict(conf["columns"])
+        columns.update(dict(parse_roles(self.p["roles"], "csv-board.roles")))
+        what = "csv-board roles" + (f" ({conf['sidecar']})" if conf["sidecar"] else "")
+        return ColumnRoles(
+            columns=tuple(columns.items()),
+            lower=split_names(conf.get("lower", ""), f"{what}: lower"),
+            lower_as=check_lower_as(conf.get("lower_as") or "100-x", f"{what}: lower_as"),
+            total=conf.get("total", ""),
+            tolerance=float(conf["tolerance"]) if "tolerance" in conf else None,
+            what=what,
+        )
+
+    def board(self) -> Any:
+        path = self.path()
+        stat = path.stat()
+        human = self.config().get("human", "auto").strip()
+        human = "" if human.lower() in ("", "none") else ("auto" if human.lower() == "auto" else human)
+        return _read_cached(str(path), stat.st_size, stat.st_mtime_ns, human, self.p["file"], self.column_roles())
+
+    def display_name(self) -> str:
+        return self.config().get("name") or self.path().stem
+
+    def fingerprint(self) -> str:
+        """The sha256 of the CSV's bytes and of its sidecar's (both decide the numbers); the file
+        is parsed here so that a bad one stops `harness run` before any cell runs."""
+        self.board()
+        digest = hashlib.sha256(self.path().read_bytes())
+        side = self.sidecar_path()
+        if side is not None:
+            digest.update(b"\0sidecar\0" + side.read_bytes())
+        return "file:" + digest.hexdigest()
+
+    def rules(self, board: Any = None) -> Any:
+        """The board's own score rule (sidecar ``official``, default: the mean of every task column)."""
+        from tasks.leaderboard import tasksets
+        from tasks.leaderboard.scoring import Rules
+
+        board = board if board is not None else self.board()
+        official = self.config().get("official", "all")
+        tasksets.parse_task_set(official, board.columns, "all", what=f"official ({self.sidecar_path()})")
+        return Rules(official=official)
 
 
 def make_method(name: str, overrides: Mapping[str, Any] | None = None, like: Method | None = None) -> Method:

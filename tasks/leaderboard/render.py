@@ -88,9 +88,11 @@ def _csv(x: float) -> str:
 
 def view_notes(view: View, top: int | None, shown: int) -> list[str]:
     b = view.board
-    notes = [f"{view.title}: {b.n} systems, {shown} shown" + (f" (ranked ≤ {top} by some aggregator, and the human row)" if top else "")]
+    notes = [f"{view.title}: {b.n} systems, {shown} shown" + (f" (ranked ≤ {top} by some aggregator" + (", and the human row)" if b.human is not None else ")") if top else "")]
     if view.note:
         notes.append(view.note)
+    notes += [f"warning: {w}" for w in view.warnings]
+    notes += role_notes(b)
     sets = {(r.tasks, r.human_tasks) for r in (view.official, *view.rankings)}
     if len(sets) == 1:
         notes.append(f"task columns (every aggregator): {view.official.tasks}")
@@ -109,6 +111,29 @@ def view_notes(view: View, top: int | None, shown: int) -> list[str]:
     if gone:
         notes.append("unranked (— in the table) — " + "; ".join(gone))
     notes.append(RANK_NOTE)
+    return notes
+
+
+def role_notes(board: Any) -> list[str]:
+    """What the columns are, when it is not plain: aggregates (and which were detected by name),
+    ignored columns, lower-is-better tasks, and how the human row was found."""
+    notes = []
+    others = [c for c in board.aggregates if c != board.total]
+    if others:  # the bundled boards have none: their footnotes stay as they were
+        detected = [c for c in others if c in board.detected]
+        text = "published aggregate columns (not averaged in): " + ", ".join(others)
+        if board.total:
+            text += f"; {board.total} is the total checked against the official score"
+        if detected:
+            text += f"; detected by name: {', '.join(detected)} (role COLUMN=task if one is a task)"
+        notes.append(text)
+    if board.ignored:
+        notes.append("ignored columns: " + ", ".join(board.ignored))
+    lower = board.lower_columns()
+    if lower:
+        notes.append(f"lower is better: {', '.join(lower)} (averaged as {board.lower_as.replace('x', 'score')})")
+    if board.human_how:
+        notes.append(f"human row: {board.systems[board.human]} ({board.human_how}; human=none to rank without it)")
     return notes
 
 

@@ -72,6 +72,19 @@ def pair_values(board: Board, pair: str, nan: str) -> np.ndarray:
         raise UserError(f"pair must be mean, first or second, got {pair!r}")
     if nan == "zero":
         v[np.isnan(v) & printed] = 0.0
+    return oriented(board, v)
+
+
+def oriented(board: Board, v: np.ndarray) -> np.ndarray:
+    """Lower-is-better columns turned higher-is-better by ``board.lower_as`` (100-x, 1-x, -x, 1/x),
+    so that every aggregator ranks the higher mean first; the domain was checked when parsing."""
+    if board.lower is None or not board.lower.any():
+        return v
+    x = v[:, board.lower]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = {"100-x": lambda: 100.0 - x, "1-x": lambda: 1.0 - x, "-x": lambda: -x, "1/x": lambda: 1.0 / x}[board.lower_as]()
+    v = v.copy()
+    v[:, board.lower] = y
     return v
 
 
@@ -168,18 +181,26 @@ def rank_board(board: Board, rules: Rules, method: Any) -> Ranking:
 
 
 # -- cell metrics ---------------------------------------------------------------------------
+def score_tolerance(board: Board) -> float:
+    """The board's stated tolerance, else the rounding bound: half a printed unit of the total
+    plus half a printed unit of the cells (0.05 + 0.05 on GLUE/SuperGLUE)."""
+    if board.tolerance is not None:
+        return float(board.tolerance)
+    return 0.5 * 10.0 ** -board.score_decimals + 0.5 * 10.0 ** -board.cell_decimals
+
+
 def published_check(board: Board, scores: np.ndarray) -> dict[str, float]:
     """How well recomputed scores match the board's Score column.
 
     A recomputed mean of cells printed to ``cell_decimals`` is off the true mean by at most half a
     cell unit; the published Score is rounded to ``score_decimals`` (half a score unit). A row is a
     **mismatch** when the two differ by more than the sum of both (0.05 + 0.05 on GLUE/SuperGLUE):
-    no rounding explains it. ``n_score_mismatches_rounded`` is the stricter count of rows whose
+    no rounding explains it (a board may state its own ``tolerance`` instead). ``n_score_mismatches_rounded`` is the stricter count of rows whose
     recomputed score, rounded half-up to the printed precision, is not the printed Score.
     """
     published = board.published
     have = np.isfinite(published) & np.isfinite(scores)
-    tol = 0.5 * 10.0 ** -board.score_decimals + 0.5 * 10.0 ** -board.cell_decimals
+    tol = score_tolerance(board)
     err = np.abs(scores[have] - published[have])
     scale = 10.0 ** board.score_decimals
     rounded = np.floor(np.round(scores[have] * scale, 6) + 0.5) / scale
@@ -191,6 +212,25 @@ def published_check(board: Board, scores: np.ndarray) -> dict[str, float]:
         "max_abs_error_vs_published": float(err.max()) if len(err) else 0.0,
         "score_tolerance": tol,
     }
+
+
+def published_warning(board: Board, scores: np.ndarray, what: str) -> str | None:
+    """One line when the board's published total disagrees with the recomputed score on some
+    row by more than the tolerance (a wrong column role, a lower-is-better column, another
+    formula); None when every checked row agrees."""
+    have = np.isfinite(board.published) & np.isfinite(scores)
+    if not have.any():
+        return None
+    tol = score_tolerance(board)
+    err = np.where(have, scores - board.published, 0.0)
+    bad = np.abs(err) > tol + 1e-9
+    if not bad.any():
+        return None
+    worst = int(np.argmax(np.abs(err)))
+    return (f"{board.source}: published {board.total} disagrees with the recomputed {what} on {int(bad.sum())} of "
+            f"{int(have.sum())} rows by more than the tolerance {tol:g} (largest: row {board.lines[worst]} ({board.systems[worst]}): published "
+            f"{board.published[worst]:g}, recomputed {scores[worst]:.4g}, Δ {err[worst]:+.4g}); check the column roles "
+            "(aggregate, ignore, lower) or state the tolerance")
 
 
 def _compare(metrics: dict[str, float], own: Ranking, other: Ranking, suffix: str, decimals: int) -> None:
@@ -246,6 +286,7 @@ def evaluate(board: Board, rules: Rules, method: Any, make: Callable[[str, Any],
     it shares with ``like`` (the task passes the registry's constructor)."""
     decimals = int(method.setting("rank_decimals"))
     own = rank_board(board, rules, method)
+    notes: list[str] = []
     metrics: dict[str, float] = {"n_systems": float(own.n_ranked), "n_unranked": float(board.n - own.n_ranked)}
     if own.n_ranked:
         metrics["top_score"] = float(np.nanmax(own.scores))
@@ -253,11 +294,13 @@ def evaluate(board: Board, rules: Rules, method: Any, make: Callable[[str, Any],
         metrics["human_rank"] = own.human_rank
         metrics["human_score"] = float(own.scores[own.human])
         metrics["n_above_human"] = own.human_rank - 1
-    notes: list[str] = []
     if method.name == "official":
         official = own
         if board.has_published():
             metrics.update(published_check(board, own.scores))
+            warning = published_warning(board, own.scores, "official score")
+            if warning:
+                notes.append(f"warning: {warning}")
     else:
         official = rank_board(board, rules, make("official", method))
         _compare(metrics, own, official, "official", decimals)

@@ -25,6 +25,7 @@ class View:
     rankings: list[Ranking]  # the aggregators shown, in order
     decimals: int = 6
     note: str = ""
+    warnings: list[str] = field(default_factory=list)  # said on stderr and in the footnotes
 
     def order(self, top: int | None) -> list[int]:
         """Rows to show: ranked ≤ top by the official rule or any aggregator, plus the human row;
@@ -64,7 +65,9 @@ class View:
 
 
 def build_view(title: str, board: Board, rules: Rules, methods: list[Any], official: Any) -> View:
-    return View(
+    from tasks.leaderboard.scoring import published_warning
+
+    view = View(
         title=title,
         board=board,
         official=rank_board(board, rules, official),
@@ -72,6 +75,10 @@ def build_view(title: str, board: Board, rules: Rules, methods: list[Any], offic
         decimals=int(official.setting("rank_decimals")),
         note=rules.note,
     )
+    warning = published_warning(board, view.official.scores, "official score")
+    if warning:
+        view.warnings.append(warning)
+    return view
 
 
 @dataclass
