@@ -1,7 +1,9 @@
 """``results/tables/leaderboards.md`` and the bump charts, from the bundled boards.
 
-Everything on the page is recomputed from the CSV files; the claim verdicts come from the
-store, after the cells the claims need have been run (cached cells are reused).
+Everything on the page is recomputed from the CSV files; the claim verdicts come from stored
+records, after the cells the claims need have been run: in the ``--store`` given (cached cells
+are reused, new ones stay there), else in a throwaway store — the page's cells are full-scale,
+and adding them to the default store would flip ``harness table`` to ``scale full``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,11 @@ def claim_verdicts(store_dir: str | None) -> list[str]:
     from harness.verdict_text import verdict_lines
     from harness.verdicts import verdicts_from_store
 
+    if store_dir is None:
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="harness-leaderboard-page-") as scratch:
+            return claim_verdicts(scratch)
     claims = all_claims(FAMILY)
     store = Store(store_dir)
     failed = run_missing(cells_for_claims(claims, "full"), store)
