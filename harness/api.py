@@ -152,6 +152,18 @@ class RunContext:
     store: Any = None  # harness.store.Store, to reuse finished cells' predictions
     cell: Any = None  # harness.cells.Cell being run
 
+    def base_predictions(self) -> Any:
+        """The stored per-example predictions of this cell's base (see :class:`Dependency`). The
+        scheduler runs a base before its dependents, so a missing base is an error, never a
+        reason to train it here (it would be trained once per dependent and never recorded)."""
+        base = self.cell.base if self.cell is not None else None
+        if base is None:
+            raise CellFailure("this method declares no dependency; there is no base cell to read")
+        stored = self.store.load_predictions(base.key) if self.store is not None else None
+        if stored is None:
+            raise CellFailure(f"base cell {base.label()} has no stored predictions; run it first (`harness run` schedules it)")
+        return stored
+
     def check_deadline(self) -> None:
         """Called by training loops between steps; turns an overrun into a recorded failure."""
         if self.deadline is not None and time.monotonic() > self.deadline:

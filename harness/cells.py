@@ -76,6 +76,16 @@ class Cell:
     def key(self) -> str:
         return hashlib.sha256(canonical_json(self.identity).encode()).hexdigest()
 
+    @cached_property
+    def base(self) -> "Cell | None":
+        """The cell whose stored outputs this one post-processes (its method's
+        :meth:`~harness.api.Method.dependency`): same task, task params, seed and scale. None when
+        the method trains its own model. The scheduler runs the base first, as a cell of its own."""
+        dependency = self.make_method().dependency()
+        if dependency is None:
+            return None
+        return Cell.build(self.task, dependency.method, self.seed, self.scale, self.task_params, dict(dependency.params))
+
     @property
     def family(self) -> str:
         return registry.get_task(self.task).family

@@ -23,7 +23,8 @@ from harness import registry
 from harness.cells import Cell
 from harness.grid import default_grid
 from harness.provenance import ROOT
-from harness.runner import RunOptions, execute
+from harness.runner import RunOptions
+from harness.scheduler import execute
 from harness.store import Store
 
 REFERENCE_DIR = Path(os.environ.get("HARNESS_REFERENCE") or ROOT / "results" / "reference")

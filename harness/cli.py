@@ -46,7 +46,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", choices=["smoke", "small", "full", "auto"], help="default auto: full with CUDA, else small")
     p.add_argument("--param", action="append", default=[], metavar="[OWNER.]NAME=V1,V2", help="a param value or grid; repeatable")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="default auto")
-    p.add_argument("--workers", type=int, help="cells run at once (default 1)")
+    p.add_argument("--workers", type=int, help="cells run at once on this machine (default 1; capped at the CPU cores)")
+    p.add_argument("--executor", choices=["local", "pool", "ray", "slurm"],
+                   help="where cells run (default: pool when --workers > 1, else local); see README 'Running on a cluster'")
+    p.add_argument("--gpus", help="GPU ids for cell slots, e.g. 0,1 (default: every visible GPU, with --device cuda)")
+    p.add_argument("--cells-per-gpu", type=int, help="cells sharing each GPU at once (default 1)")
+    p.add_argument("--retries", type=int, help="re-runs of a cell whose worker died (default 0); a cell that raised is not retried")
+    p.add_argument("--address", help="ray: the cluster to join (auto, or host:port; default: start a local Ray)")
+    p.add_argument("--partition", help="slurm: the partition to submit to")
+    p.add_argument("--gpus-per-node", type=int, help="slurm: GPUs per job (default 1 with --device cuda, else 0)")
+    p.add_argument("--time", type=int, metavar="MINUTES", help="slurm: time limit per job (default 60)")
+    p.add_argument("--slurm-backend", choices=["slurm", "local"],
+                   help="slurm: 'local' runs the same submitit jobs as processes here (no cluster; what CI tests)")
     p.add_argument("--overwrite", choices=["never", "missing", "always"], help="never (default): skip finished cells")
     p.add_argument("--timeout", type=float, help="seconds per cell before it is failed")
     p.add_argument("--dry-run", action="store_true", help="print the cells and what is cached; run nothing")
@@ -98,6 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fsck", help="verify every stored record against its content hash")
     configure_fsck(p)
     p.set_defaults(func=main_fsck)
+
+    from harness.merge import configure_merge, main_merge
+
+    p = sub.add_parser("merge", help="merge stores produced elsewhere into this one (conflicts reported, never overwritten)")
+    configure_merge(p)
+    p.set_defaults(func=main_merge)
 
     from harness.html_report import configure_report, main_report
 
@@ -193,7 +210,7 @@ def request_from_args(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     from harness.grid import RunRequest, param_spec_from_toml, parse_param, parse_seeds
 
     suite: dict[str, Any] = _load_suite(args.suite_flag or args.suite) if (args.suite_flag or args.suite) else {}
-    known = {"tasks", "methods", "seeds", "scale", "params", "device", "workers", "overwrite", "timeout"}
+    known = {"tasks", "methods", "seeds", "scale", "params", "device", "workers", "overwrite", "timeout", "executor", "retries"}
     if set(suite) - known:
         raise UserError(f"suite file: unknown key {sorted(set(suite) - known)[0]!r} (known: {', '.join(sorted(known))})")
 
@@ -222,15 +239,50 @@ def request_from_args(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
         "workers": workers,
         "overwrite": pick(args.overwrite, "overwrite", "never"),
         "timeout": timeout,
+        "executor": pick(getattr(args, "executor", None), "executor", "auto"),
+        "retries": _count(pick(getattr(args, "retries", None), "retries", 0), "--retries", 0),
     }
     return request, options
+
+
+def _count(value: Any, flag: str, least: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < least:
+        raise UserError(f"{flag} must be an integer >= {least}, got {value!r}")
+    return value
+
+
+def executor_options(args: argparse.Namespace, opts: dict[str, Any], device: str) -> dict[str, Any]:
+    """The RunOptions fields of the executor flags, checked before any cell runs."""
+    executor = opts["executor"]
+    if executor not in {"auto", "local", "pool", "ray", "slurm"}:
+        raise UserError(f"executor must be local, pool, ray or slurm, got {executor!r}")
+    gpus: tuple[int, ...] = ()
+    if args.gpus:
+        try:
+            gpus = tuple(int(g) for g in _csv(args.gpus))
+        except ValueError:
+            raise UserError(f"--gpus takes GPU ids such as 0,1; got {args.gpus!r}") from None
+        if any(g < 0 for g in gpus) or len(set(gpus)) != len(gpus):
+            raise UserError(f"--gpus takes distinct GPU ids >= 0; got {args.gpus!r}")
+    if (gpus or args.cells_per_gpu) and not device.startswith("cuda"):
+        raise UserError("--gpus/--cells-per-gpu place cells on GPUs; they need --device cuda (or auto on a machine with a GPU)")
+    per_gpu = _count(args.cells_per_gpu if args.cells_per_gpu is not None else 1, "--cells-per-gpu", 1)
+    for flag, needs in (("address", "ray"), ("partition", "slurm"), ("gpus_per_node", "slurm"), ("time", "slurm"), ("slurm_backend", "slurm")):
+        if getattr(args, flag) is not None and executor != needs:  # a setting of another executor: a typo or a mix-up
+            raise UserError(f"--{flag.replace('_', '-')} is a setting of --executor {needs}")
+    cluster = {k: getattr(args, k) for k in ("address", "partition", "gpus_per_node", "time", "slurm_backend") if getattr(args, k) is not None}
+    if "time" in cluster:
+        _count(cluster["time"], "--time", 1)
+    return {"executor": executor, "gpus": gpus, "cells_per_gpu": per_gpu, "retries": opts["retries"], "cluster": tuple(sorted(cluster.items()))}
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from harness.device import resolve_device, resolve_scale
     from harness.claims import select_claims
+    from harness.graph import Overwrite, plan
     from harness.grid import baselines_to_add, cells_for_claims, expand, parse_seeds, waiting_for_scale
-    from harness.runner import Overwrite, RunOptions, execute, plan
+    from harness.runner import RunOptions
+    from harness.scheduler import execute
 
     request, opts = request_from_args(args)
     if opts["overwrite"] not in {o.value for o in Overwrite}:
@@ -251,22 +303,23 @@ def cmd_run(args: argparse.Namespace) -> int:
                 request.methods += added
                 print(f"baseline {', '.join(added)} added beside the methods asked for (--no-baseline to skip)")
         cells = expand(request)
+    device = resolve_device(opts["device"])
+    options = RunOptions(device=device, workers=opts["workers"], timeout_s=opts["timeout"], progress=True,
+                         **executor_options(args, opts, device))
     store = _store(args, for_reading=False)
     the_plan = plan(cells, store, Overwrite(opts["overwrite"]))
-    print(f"{why}; {len(cells)} cells: {len(the_plan.cached)} cached, {len(the_plan.to_run)} to run"
-          + (f", {len(the_plan.skipped_failed)} failed before (not retried with --overwrite missing)" if the_plan.skipped_failed else ""))
+    print(f"{why}; {len(cells)} cells asked for: {the_plan.summary()}")
     if args.dry_run:
-        _print_dry_run(cells, the_plan, store)
+        _print_dry_run(the_plan, store, options)
         return 0
     store.ensure_writable()
     sys.stdout.flush()  # a cell that forks must not inherit (and re-print) buffered output
-    device = resolve_device(opts["device"])
-    options = RunOptions(device=device, workers=opts["workers"], timeout_s=opts["timeout"], progress=True)
     t0 = time.monotonic()
     outcomes = execute(the_plan.to_run, store, options)
     failed = [o for o in outcomes if o.status.value == "failed"]
     ran = len(outcomes) - len(failed)
-    print(f"done in {time.monotonic() - t0:.1f}s on {device}: {ran} ran, {len(the_plan.cached)} cached, {len(failed)} failed")
+    print(f"done in {time.monotonic() - t0:.1f}s on {device} ({options.executor_name}): "
+          f"{ran} ran, {len(the_plan.cached)} cached, {len(failed)} failed")
     for o in failed:
         print(f"  FAILED {o.cell.label()}: {o.error}", file=sys.stderr)
     if not args.no_report:
@@ -275,15 +328,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _print_dry_run(cells: list[Any], the_plan: Any, store: Any) -> None:
+def _print_dry_run(the_plan: Any, store: Any, options: Any) -> None:
+    """The cell graph: what is cached, what trains, what only post-processes which base."""
     from harness.estimate import estimate_seconds
 
-    cached = {c.key for c in the_plan.cached}
-    for cell in cells:
-        state = "cached" if cell.key in cached else ("failed-before" if store.has_failed(cell) else "to run")
-        print(f"  {state:<13} {cell.key[:12]}  {cell.label()}")
+    added = {c.key for c in the_plan.added_bases}
+    for cell in the_plan.cached:
+        print(f"  {'cached':<13} {cell.key[:12]}  {cell.label()}")
+    for cell in the_plan.skipped_failed:
+        print(f"  {'failed-before':<13} {cell.key[:12]}  {cell.label()}")
+    for cell in the_plan.to_run:
+        state = "post-process" if cell.base is not None else "train"
+        after = f"  (after base {cell.base.key[:12]})" if cell.base is not None else ""
+        note = "  (base added for its dependents)" if cell.key in added else ""
+        print(f"  {state:<13} {cell.key[:12]}  {cell.label()}{after}{note}")
     seconds = sum(estimate_seconds(c, store) for c in the_plan.to_run)
-    print(f"estimated work: {len(the_plan.to_run)} cells, about {seconds:.0f}s on one worker")
+    slots = max(1, len(options.gpus or ()) * options.cells_per_gpu if options.gpus else options.workers)
+    print(f"estimated work: {len(the_plan.to_run)} cells, about {seconds:.0f}s of cell time"
+          + (f", about {seconds / slots:.0f}s on {slots} slots" if slots > 1 else " on one worker")
+          + " (from stored timings of the same or similar cells)")
 
 
 def _print_report(store: Any, task_names: list[str]) -> None:

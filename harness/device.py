@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+from typing import Any
 
 from harness.errors import UserError
 
@@ -58,9 +59,20 @@ def seed_everything(seed: int, *, use_torch: bool = True, threads: int | None = 
         return
     torch.manual_seed(seed)
     if deterministic:
-        torch.use_deterministic_algorithms(True, warn_only=True)
+        _deterministic_kernels(torch)
     if threads:
         torch.set_num_threads(threads)
+
+
+def _deterministic_kernels(torch: Any) -> None:
+    """``torch.use_deterministic_algorithms(True, warn_only=True)`` without its one other effect,
+    importing ``torch._inductor.config`` to set the compiler's flag: that import costs about
+    2.4 s in every fresh worker process, and no cell compiles on the CPU (where this is called)."""
+    setter = getattr(torch._C, "_set_deterministic_algorithms", None)
+    if setter is None:  # another torch: the public call
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    else:
+        setter(True, warn_only=True)
 
 
 def gpu_name(device: str) -> str:
@@ -68,4 +80,4 @@ def gpu_name(device: str) -> str:
         return ""
     import torch
 
-    return torch.cuda.get_device_name(0)
+    return torch.cuda.get_device_name(0) if torch.cuda.is_available() else ""

@@ -1,32 +1,25 @@
-"""Scheduler and executors: decide which cells to run, run them, isolate failures.
+"""One cell: run it under its lease, record its result or its failure, never raise.
 
 A cell is finished when its record is in the store; failed cells are recorded apart and are
-retried on the next run. One cell raising, producing NaN, or overrunning ``--timeout`` never
-stops the others. ``--workers N`` runs N cells at once in separate processes (on one GPU when
-the device is CUDA, so that small cells share it).
+retried on the next run. One cell raising, producing non-finite metrics or predictions, or
+overrunning ``--timeout`` never stops the others. Which cells run, in what order and where, is
+the scheduler's business (:mod:`harness.scheduler`, :mod:`harness.executors`); this module is
+what every executor calls, in whatever process or machine runs the cell.
 
 Shared use: each cell is computed under a lease (``<store>/leases/<key>.lease``, see
-harness.lease), so two runs asking for the same cells split them instead of both computing all;
-a cell another live run holds is waited for and then read from the store. Pool workers die with
-their parent (a parent-death signal where the OS has one, and a watchdog on the parent's pid).
+harness.lease), so two runs asking for the same cells split them instead of both computing all.
 """
 
 from __future__ import annotations
 
-import ctypes
 import os
-import signal
-import sys
-import threading
 import time
 import traceback
 import uuid
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from enum import Enum
-from multiprocessing import get_context
-
 from datetime import datetime
+from enum import Enum
+from typing import Any
 
 from harness.api import RunContext
 from harness.cells import Cell
@@ -34,12 +27,6 @@ from harness.device import gpu_name, seed_everything
 from harness.errors import CellFailure, UserError
 from harness.records import non_finite_metrics, record_table, utc_now
 from harness.store import Store
-
-
-class Overwrite(str, Enum):
-    NEVER = "never"  # skip finished cells; run missing and previously failed ones
-    MISSING = "missing"  # run only cells with no record at all (do not retry failures)
-    ALWAYS = "always"  # recompute everything asked for
 
 
 class Status(str, Enum):
@@ -57,34 +44,32 @@ class Outcome:
     error: str = ""
 
 
-@dataclass
-class Plan:
-    to_run: list[Cell] = field(default_factory=list)
-    cached: list[Cell] = field(default_factory=list)
-    skipped_failed: list[Cell] = field(default_factory=list)
-
-
-def plan(cells: list[Cell], store: Store, overwrite: Overwrite) -> Plan:
-    result = Plan()
-    for cell in cells:
-        if overwrite is Overwrite.ALWAYS:
-            result.to_run.append(cell)
-        elif store.is_finished(cell):
-            result.cached.append(cell)
-        elif overwrite is Overwrite.MISSING and store.has_failed(cell):
-            result.skipped_failed.append(cell)
-        else:
-            result.to_run.append(cell)
-    return result
-
-
 @dataclass(frozen=True)
 class RunOptions:
+    """How cells run. The executor settings are read by the driver; the rest travels with each
+    cell to whichever process or machine runs it."""
+
     device: str = "cpu"
-    workers: int = 1
+    workers: int = 1  # cells at once (pool processes; the number of GPU slots under --gpus)
     timeout_s: float | None = None
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     progress: bool = True
+    executor: str = "auto"  # local | pool | ray | slurm; auto: pool for several workers or GPU slots, else local
+    retries: int = 0  # re-runs of a cell whose worker died (never of a cell that raised)
+    gpus: tuple[int, ...] = ()  # GPU ids for slots; empty: every visible GPU (device cuda)
+    cells_per_gpu: int = 1
+    threads: int | None = None  # torch threads per cell; None: the cores shared among workers
+    cluster: tuple[tuple[str, Any], ...] = ()  # executor settings: address (ray); partition, time_min, ... (slurm)
+
+    @property
+    def executor_name(self) -> str:
+        if self.executor != "auto":
+            return self.executor
+        gpu_slots = self.device.startswith("cuda") and (len(self.gpus) > 1 or self.cells_per_gpu > 1)
+        return "pool" if self.workers > 1 or gpu_slots else "local"
+
+    def setting(self, name: str, default: Any = None) -> Any:
+        return dict(self.cluster).get(name, default)
 
 
 def cpu_threads(task_max: int | None, workers: int) -> int:
@@ -102,7 +87,7 @@ def run_cell(cell: Cell, store: Store, options: RunOptions) -> Outcome:
     deadline = t0 + options.timeout_s if options.timeout_s else None
     try:
         task, method = cell.make_task(), cell.make_method()
-        threads = cpu_threads(task.max_threads, options.workers)
+        threads = cpu_threads(task.max_threads, options.workers) if options.threads is None else min(options.threads, task.max_threads or options.threads)
         seed_everything(cell.seed, use_torch=task.uses_torch, threads=threads, deterministic=not options.device.startswith("cuda"))
         ctx = RunContext(seed=cell.seed, scale=cell.scale, device=options.device, deadline=deadline, store=store, cell=cell)
         result = task.run(method, ctx)
@@ -111,7 +96,8 @@ def run_cell(cell: Cell, store: Store, options: RunOptions) -> Outcome:
             raise CellFailure(f"non-finite metric(s) {', '.join(sorted(bad))}")
         if options.timeout_s and time.monotonic() - t0 > options.timeout_s:
             raise CellFailure(f"timeout: ran {time.monotonic() - t0:.1f}s > --timeout {options.timeout_s:g}s")
-        result.info.setdefault("device", options.device)
+        on_gpu = options.device.startswith("cuda")
+        result.info.setdefault("device", f"cuda:{os.environ['HARNESS_GPU']}" if on_gpu and os.environ.get("HARNESS_GPU") else options.device)
         result.info.setdefault("gpu_name", gpu_name(options.device))
         wall = time.monotonic() - t0
         table = record_table(
@@ -120,8 +106,8 @@ def run_cell(cell: Cell, store: Store, options: RunOptions) -> Outcome:
             run_id=options.run_id,
             started_at=started_at,
             wall_s=wall,
-            executor="process-pool" if options.workers > 1 else "local",
-            workers_on_device=options.workers,
+            executor=options.executor_name,
+            workers_on_device=options.cells_per_gpu if on_gpu else options.workers,
             higher_is_better=dict(task.higher_is_better),
         )
         store.write_record(cell, table, result.predictions)
@@ -137,28 +123,7 @@ def run_cell(cell: Cell, store: Store, options: RunOptions) -> Outcome:
         return Outcome(cell, Status.FAILED, wall, error)
 
 
-def _die_with_parent(parent_pid: int) -> None:
-    """Pool worker start-up: never outlive the run that started us (an orphan would go on
-    writing records and hold its memory forever after a kill -9 of the parent)."""
-    if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
-    if os.getppid() != parent_pid:  # the parent died before we could ask to follow it
-        os._exit(1)
-
-    def watch() -> None:
-        while True:
-            time.sleep(0.5)
-            if os.getppid() != parent_pid:
-                os._exit(1)
-
-    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
-
-
-def _run_leased(cell: Cell, store: Store, options: RunOptions, since: datetime) -> Outcome:
+def run_leased(cell: Cell, store: Store, options: RunOptions, since: datetime) -> Outcome:
     """Run a cell under its lease. SKIPPED (with who holds it) when another live run is
     computing it; CACHED when a concurrent run stored it after this run started."""
     lease = store.try_lease(cell, options.run_id)
@@ -171,69 +136,3 @@ def _run_leased(cell: Cell, store: Store, options: RunOptions, since: datetime) 
         return run_cell(cell, store, options)
 
 
-def _wait_for_others(deferred: list[Cell], store: Store, options: RunOptions, since: datetime, bar: object) -> list[Outcome]:
-    """Cells another run was computing: read them once stored; compute them here if that run
-    dies or fails (its lease goes stale or is released without a record)."""
-    outcomes: list[Outcome] = []
-    pending = list(deferred)
-    while pending:
-        still = []
-        for cell in pending:
-            if store.finished_after(cell, since):
-                outcomes.append(Outcome(cell, Status.CACHED))
-                bar.update()  # type: ignore[attr-defined]
-                continue
-            outcome = _run_leased(cell, store, options, since)
-            if outcome.status is Status.SKIPPED:
-                still.append(cell)
-            else:
-                outcomes.append(outcome)
-                bar.update()  # type: ignore[attr-defined]
-        pending = still
-        if pending:
-            bar.set_description(f"waiting for {len(pending)} cell(s) another run is computing")  # type: ignore[attr-defined]
-            time.sleep(0.2)
-    return outcomes
-
-
-def execute(cells: list[Cell], store: Store, options: RunOptions) -> list[Outcome]:
-    """Run cells, sequentially or in a process pool, with a progress bar on stderr."""
-    from tqdm import tqdm
-
-    outcomes: list[Outcome] = []
-    since = utc_now()
-    bar = tqdm(total=len(cells), unit="cell", disable=not options.progress or not cells, dynamic_ncols=True)
-    try:
-        if options.workers <= 1:
-            for cell in cells:
-                bar.set_description(f"{cell.task}×{cell.method} s{cell.seed}")
-                outcomes.append(_run_leased(cell, store, options, since))
-                bar.update()
-        else:
-            with ProcessPoolExecutor(max_workers=options.workers, mp_context=get_context("spawn"),
-                                     initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
-                futures = {pool.submit(_run_leased, cell, store, options, since): cell for cell in cells}
-                for future in as_completed(futures):
-                    try:
-                        outcomes.append(future.result())
-                    except Exception as exc:  # noqa: BLE001 - a crashed worker fails its cell only
-                        outcomes.append(Outcome(futures[future], Status.FAILED, 0.0, f"worker crashed: {exc}"))
-                    bar.update()
-        deferred = [o.cell for o in outcomes if o.status is Status.SKIPPED]
-        if deferred:
-            bar.update(-len(deferred))
-            outcomes = [o for o in outcomes if o.status is not Status.SKIPPED]
-            outcomes += _wait_for_others(deferred, store, options, since, bar)
-    finally:
-        bar.close()
-    return outcomes
-
-
-def run_missing(cells: list[Cell], store: Store, options: RunOptions | None = None) -> list[Outcome]:
-    """Run the cells that ``store`` does not hold yet (a page that needs the cells of its claims);
-    returns the failed outcomes."""
-    todo = plan(cells, store, Overwrite.NEVER).to_run
-    if not todo:
-        return []
-    store.ensure_writable()
-    return [o for o in execute(todo, store, options or RunOptions(progress=False)) if o.status is Status.FAILED]

@@ -248,7 +248,7 @@ def test_pairing_over_examples_uses_a_paired_bootstrap(tmp_path: Path) -> None:
     """Two digits-lt smoke cells with stored predictions: the bootstrap interval brackets the
     observed difference, and equals a hand-made resampling with the same generator."""
     from harness.grid import cells_for_claims
-    from harness.runner import run_missing
+    from harness.scheduler import run_missing
     from harness.store import Store
 
     claim = claim_from_dict({**BASE, "tasks": ["digits-lt"], "compare": "logit_adjust > erm", "metric": "balanced_accuracy",

@@ -241,7 +241,8 @@ def test_cell_key_follows_the_file_bytes(tmp_path: Path) -> None:
 def test_run_cells_and_judge_the_claims(tmp_path: Path) -> None:
     from harness.cells import Cell
     from harness.claims import all_claims
-    from harness.runner import RunOptions, execute
+    from harness.runner import RunOptions
+    from harness.scheduler import execute
     from harness.store import Store
     from harness.verdicts import judge_all
 

@@ -368,3 +368,34 @@ def test_post_hoc_methods_declare_the_cell_they_read() -> None:
 def test_method_modules_do_not_import_torch() -> None:
     code = "import sys, methods.longtail; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_non_finite_scores_fail_the_cell_instead_of_scoring_argmax(tmp_path) -> None:
+    """Before: NaN scores became argmax = class 0 and were stored as `ok` (balanced accuracy
+    0.1000 on every seed, which then 'refuted' a claim); 10 % NaN rows scored 0.8612."""
+    import numpy as np
+
+    from harness import registry
+    from harness.cells import Cell
+    from harness.runner import RunOptions, Status, run_cell
+    from harness.store import Store
+    from methods.longtail.hooks import LongTailMethod
+
+    class NanScores(LongTailMethod):
+        """Post-processing that returns NaN on every tenth row."""
+
+        name = "nan_scores_test"
+
+        def postprocess(self, logits, log_prior):  # type: ignore[no-untyped-def]
+            scores = np.array(logits, dtype=float)
+            scores[::10] = np.nan
+            return scores
+
+    registry.register(NanScores)
+    try:
+        store = Store(tmp_path / "s")
+        outcome = run_cell(Cell.build("gaussian-lt", "nan_scores_test", 0, "smoke"), store, RunOptions(progress=False))
+        assert outcome.status is Status.FAILED and "non-finite scores on" in outcome.error
+        assert not len(store.load()) and store.has_failed(outcome.cell)
+    finally:
+        registry._methods.pop("nan_scores_test", None)

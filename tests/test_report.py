@@ -67,7 +67,7 @@ def hostile_method() -> Iterator[str]:
 def smoke_store() -> Path:
     """Leaderboard smoke cells run by the CLI into a throw-away store, plus the hostile cell."""
     from harness.cells import Cell
-    from harness.runner import run_missing
+    from harness.scheduler import run_missing
     from harness.store import Store
 
     root = Path(tempfile.mkdtemp(prefix="harness-report-")) / "store"

@@ -16,7 +16,9 @@ import pytest
 from harness.cells import Cell
 from harness.cli import main
 from harness.errors import UserError
-from harness.runner import Overwrite, RunOptions, Status, execute, plan, run_cell
+from harness.graph import Overwrite, plan
+from harness.runner import RunOptions, Status, run_cell
+from harness.scheduler import execute
 from harness.store import Store
 
 OPTS = RunOptions(progress=False)
@@ -145,7 +147,7 @@ def test_dry_run_writes_nothing(fake_family: list[str], tmp_path: Path, capsys: 
     code = main(["run", "--tasks", "fake-task", "--methods", "const", "--seeds", "0-1", "--scale", "smoke",
                  "--store", str(tmp_path / "s"), "--dry-run"])
     out = capsys.readouterr().out
-    assert code == 0 and out.count("to run") == 3 and "estimated work" in out
+    assert code == 0 and "2 to run (2 train, 0 only post-process)" in out and out.count("\n  train ") == 2 and "estimated work" in out
     assert not (tmp_path / "s").exists()
 
 

@@ -35,7 +35,9 @@ from harness.cli import main
 from harness.errors import UserError
 from harness.lease import HOST, is_stale, pid_alive, try_acquire
 from harness.provenance import ROOT
-from harness.runner import RunOptions, Status, execute, plan, Overwrite
+from harness.graph import Overwrite, plan
+from harness.runner import RunOptions, Status
+from harness.scheduler import execute
 from harness.store import Damaged, Store, decode_record, encode_record
 
 OPTS = RunOptions(progress=False)
@@ -341,7 +343,8 @@ registry.register(Noop)
 RUN = '''
 import sys
 from harness.cells import Cell
-from harness.runner import RunOptions, execute
+from harness.runner import RunOptions
+from harness.scheduler import execute
 from harness.store import Store
 store, workers, n, sleep = Store(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
 cells = [Cell.build("sleep-task", "noop", s, "smoke", {"sleep": sleep}) for s in range(n)]

@@ -21,7 +21,7 @@ def claim_verdicts(store_dir: str | None) -> list[str]:
     """The verdict lines of the family's claims, after running the cells they need (reusing stored ones)."""
     from harness.claims import all_claims
     from harness.grid import cells_for_claims
-    from harness.runner import run_missing
+    from harness.scheduler import run_missing
     from harness.store import Store
     from harness.verdict_text import verdict_lines
     from harness.verdicts import verdicts_from_store

@@ -30,11 +30,12 @@ def _digits_file() -> Path:
 
 @lru_cache(maxsize=4)
 def _digits() -> tuple[np.ndarray, np.ndarray]:
+    """Read straight from scikit-learn's bundled CSV (what ``load_digits`` reads): importing
+    ``sklearn.datasets`` costs about 2.5 s in every fresh worker process, the file 20 ms."""
     import numpy as np
-    from sklearn.datasets import load_digits
 
-    data = load_digits()
-    return (data.data / 16.0).astype(np.float32), data.target.astype(np.int64)
+    table = np.loadtxt(_digits_file(), delimiter=",")
+    return (table[:, :-1] / 16.0).astype(np.float32), table[:, -1].astype(np.int64)
 
 
 @register

@@ -10,7 +10,7 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from harness.api import CellResult, Method, RunContext, Task
-from harness.cells import Cell
+from harness.errors import CellFailure
 from harness.params import Param
 from tasks.longtail.metrics import longtail_metrics
 from tasks.longtail.schedules import Schedule
@@ -62,20 +62,13 @@ class LongTailTask(Task):
         return train_logits(self.model(split), split.x_train, split.y_train, split.x_test, split.counts, method, self.schedule(ctx.scale), ctx)
 
     def _logits(self, method: Method, split: Split, ctx: RunContext) -> tuple[np.ndarray, bool]:
-        """Test logits of the model this method predicts with, and whether they were reused."""
+        """Test logits of the model this method predicts with, and whether they were reused
+        (a post-hoc method reads its base cell's stored logits; the scheduler ran that cell)."""
         import numpy as np
 
-        dependency = method.dependency()
-        if dependency is None:
+        if method.dependency() is None:
             return self._train(method, split, ctx), False
-        base_cell = Cell.build(self.name, dependency.method, ctx.seed, ctx.scale, self.p, dict(dependency.params))
-        stored = ctx.store.load_predictions(base_cell.key) if ctx.store is not None else None
-        if stored is not None:
-            return np.stack(stored["logits"].to_numpy()), True
-        logits = self._train(base_cell.make_method(), split, ctx)
-        if ctx.store is not None:  # later post-hoc cells (a τ sweep) reuse this training run
-            ctx.store.write_predictions(base_cell.key, predictions_frame(split.y_test, logits, logits.argmax(1)))
-        return logits, False
+        return np.stack(ctx.base_predictions()["logits"].to_numpy()), True
 
     def run(self, method: Method, ctx: RunContext) -> CellResult:
         import numpy as np
@@ -87,6 +80,9 @@ class LongTailTask(Task):
         counts = split.counts
         log_prior = np.log(counts / counts.sum())
         scores = method.postprocess(logits, log_prior)  # type: ignore[attr-defined]
+        finite = np.isfinite(scores).all(axis=1)
+        if not finite.all():  # argmax would read NaN rows as class 0 and score them
+            raise CellFailure(f"{method.name} gave non-finite scores on {int((~finite).sum())} of {len(finite)} test rows")
         pred = scores.argmax(1)
         metrics = longtail_metrics(split.y_test, pred, counts, self.p["many_threshold"], self.p["few_threshold"])
         metrics.update(self.extra_metrics(split, pred))

@@ -1,0 +1,69 @@
+"""Executors: where cells run. One small interface, so the scheduler's graph, retries, progress
+and Ctrl-C handling are written once, and every executor writes the same records.
+
+* ``local`` — in this process, one cell at a time;
+* ``pool`` — N persistent worker processes on this machine, or K per GPU under ``--gpus``;
+* ``ray`` — Ray tasks on a Ray cluster (:mod:`harness.executors.ray_cluster`);
+* ``slurm`` — SLURM jobs through submitit (:mod:`harness.executors.slurm`).
+
+Every executor runs :func:`harness.runner.run_leased` next to the data: the worker writes its
+cell's record into the store itself (atomic rename, under the cell's lease), so a finished cell
+is kept whatever happens to the driver or to other workers. An executor only reports outcomes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol, Sequence
+
+from harness.errors import UserError
+from harness.runner import Outcome, RunOptions
+
+EXECUTORS = ("local", "pool", "ray", "slurm")
+
+
+class WorkerLost(Exception):
+    """The process or machine running a cell died (killed, out of memory, node gone). Unlike a
+    cell that raised (recorded as failed by the worker), the cell may be retried: ``--retries``."""
+
+
+class Executor(Protocol):
+    name: str
+    slots: int  # cells that run at once
+
+    def submit(self, cells: Sequence[Any]) -> list[Any]:
+        """Start these cells (all ready to run); one handle per cell, in order."""
+
+    def wait(self, handles: Sequence[Any], timeout: float) -> list[Any]:
+        """The handles among ``handles`` that finished (possibly none after ``timeout`` s)."""
+
+    def outcome(self, handle: Any) -> Outcome:
+        """A finished handle's outcome; raises :class:`WorkerLost` when its worker died."""
+
+    def cancel(self) -> None:
+        """Stop every running cell now (Ctrl-C): nothing running is recorded as finished."""
+
+    def close(self) -> None:
+        """Release workers once the run is over."""
+
+
+def make_executor(options: RunOptions, store: Any, since: datetime) -> Executor:
+    """The executor ``options`` names. Ray and submitit are imported only here, when chosen."""
+    name = options.executor_name
+    if name == "local":
+        from harness.executors.local import LocalExecutor
+
+        return LocalExecutor(options, store, since)
+    if name == "pool":
+        from harness.executors.pool import PoolExecutor
+
+        return PoolExecutor(options, store, since)
+    if name == "ray":
+        from harness.executors.ray_cluster import RayExecutor
+
+        return RayExecutor(options, store, since)
+    if name == "slurm":
+        from harness.executors.slurm import SlurmExecutor
+
+        return SlurmExecutor(options, store, since)
+    raise UserError(f"unknown executor {name!r}; choose one of {', '.join(EXECUTORS)}")

@@ -1,0 +1,246 @@
+"""The cell graph and the executors: bases run once and first, dependents fail with their base,
+retries only for dead workers, Ctrl-C keeps finished cells, GPU slots, and the same records
+from local, pool, ray and slurm (submitit's local backend)."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from harness import registry
+from harness.cells import Cell
+from harness.graph import plan
+from harness.runner import RunOptions, Status
+from harness.scheduler import execute
+from harness.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+PLUGINS = ROOT / "tests" / "plugins"
+
+
+@pytest.fixture
+def chain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The chain test family, registered here and findable by worker processes; yields the
+    log file each training and post-processing appends a line to."""
+    log = tmp_path / "chain.log"
+    monkeypatch.setenv("CHAIN_LOG", str(log))
+    monkeypatch.setenv("HARNESS_PLUGINS", "tasks,methods,chainfam")
+    monkeypatch.setenv("PYTHONPATH", f"{PLUGINS}{os.pathsep}{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    monkeypatch.setenv("HARNESS_THREADS", "1")
+    monkeypatch.syspath_prepend(str(PLUGINS))
+    registry.load_plugins()
+    module = importlib.import_module("chainfam.chain_family")
+    for cls in (module.ChainTask, module.ChainTrain, module.ChainPost, module.ChainCrash, module.ChainRaise):
+        registry.register(cls)
+    yield log
+    for name in ("chain_train", "chain_post", "chain_crash", "chain_raise"):
+        registry._methods.pop(name, None)
+    registry._tasks.pop("chain-task", None)
+
+
+def events(log: Path) -> list[str]:
+    return log.read_text().splitlines() if log.exists() else []
+
+
+def trainings(log: Path) -> Counter[str]:
+    """cell key → how many times it trained."""
+    return Counter(line.split("key=")[1].split()[0] for line in events(log) if line.startswith("train "))
+
+
+def sweep(seeds: range = range(2), shifts: tuple[float, ...] = (0.1, 0.2, 0.3), work_s: float = 0.2) -> list[Cell]:
+    """A τ-sweep-like grid: only dependents asked for; their bases are for the graph to add."""
+    return [Cell.build("chain-task", "chain_post", s, "smoke", {"work_s": work_s}, {"shift": x}) for s in seeds for x in shifts]
+
+
+# -- the graph -----------------------------------------------------------------------------
+def test_plan_adds_each_missing_base_once_and_orders_it_first(chain: Path, tmp_path: Path) -> None:
+    store = Store(tmp_path / "s")
+    the_plan = plan(sweep(), store)
+    assert len(the_plan.added_bases) == 2 and len(the_plan.training) == 2 and len(the_plan.post_processing) == 6
+    position = {c.key: i for i, c in enumerate(the_plan.to_run)}
+    assert all(position[c.base.key] < position[c.key] for c in the_plan.post_processing)
+    assert "2 train, 6 only post-process; 2 base cell(s) added" in the_plan.summary()
+
+
+def test_a_stored_base_is_reused_not_rerun(chain: Path, tmp_path: Path) -> None:
+    store = Store(tmp_path / "s")
+    execute(sweep(shifts=(0.1,)), store, RunOptions(progress=False))
+    second = plan(sweep(shifts=(0.2, 0.3)), store)
+    assert not second.added_bases and not second.training and len(second.post_processing) == 4
+    execute(second.to_run, store, RunOptions(progress=False))
+    assert set(trainings(chain).values()) == {1} and len(trainings(chain)) == 2
+
+
+def test_a_post_hoc_run_records_its_base_as_a_cell(tmp_path: Path) -> None:
+    """Before: the base trained inline, its predictions stored but no record, so it planned as
+    'to run' again, and each of N workers trained it."""
+    store = Store(tmp_path / "s")
+    posthoc = [Cell.build("gaussian-lt", "logit_adjust_posthoc", 0, "smoke", method_params={"tau": t}) for t in (0.5, 1.0)]
+    outcomes = execute(posthoc, store, RunOptions(progress=False, workers=2))
+    assert sorted(o.status.value for o in outcomes) == ["ok"] * 3
+    erm = Cell.build("gaussian-lt", "erm", 0, "smoke")
+    assert store.is_finished(erm) and plan([erm], store).cached == [erm]
+    notes = store.load(["gaussian-lt"]).drop_duplicates("cell_key").set_index("method")["notes"]
+    assert (notes["logit_adjust_posthoc"] == "reused base logits").all()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_no_base_is_trained_twice(chain: Path, tmp_path: Path, workers: int) -> None:
+    outcomes = execute(sweep(seeds=range(3)), Store(tmp_path / "s"), RunOptions(progress=False, workers=workers))
+    assert Counter(o.status.value for o in outcomes) == {"ok": 12}
+    assert len(trainings(chain)) == 3 and set(trainings(chain).values()) == {1}
+    first_post = min(i for i, line in enumerate(events(chain)) if line.startswith("post "))
+    assert first_post >= 1  # no dependent before some base finished
+    for line in events(chain):
+        if line.startswith("post "):  # every dependent ran after its own base
+            seed = line.split("seed=")[1].split()[0]
+            assert any(e.startswith("train ") and f"seed={seed} " in e for e in events(chain)[:events(chain).index(line)])
+
+
+def test_a_failed_base_fails_its_dependents_with_its_error(chain: Path, tmp_path: Path) -> None:
+    store = Store(tmp_path / "s")
+    cells = [Cell.build("chain-task", "chain_post", 0, "smoke", method_params={"base": "chain_raise", "shift": x}) for x in (0.1, 0.2)]
+    outcomes = execute(cells, store, RunOptions(progress=False))
+    by_method = {o.cell.method + str(o.cell.method_params.get("shift", "")): o for o in outcomes}
+    assert by_method["chain_raise"].status is Status.FAILED
+    for shift in ("0.1", "0.2"):
+        dependent = by_method[f"chain_post{shift}"]
+        assert dependent.status is Status.FAILED
+        assert dependent.error.startswith("base cell chain-task") and "chain_raise always raises" in dependent.error
+        assert store.has_failed(dependent.cell) and not store.is_finished(dependent.cell)
+    assert not any(line.startswith("post ") for line in events(chain))
+
+
+# -- retries and dead workers ----------------------------------------------------------------
+def test_a_dead_worker_is_retried_and_a_raising_cell_is_not(chain: Path, tmp_path: Path) -> None:
+    store = Store(tmp_path / "s")
+    crash, raises = (Cell.build("chain-task", m, 0, "smoke") for m in ("chain_crash", "chain_raise"))
+    outcomes = {o.cell.method: o for o in execute([crash, raises], store, RunOptions(progress=False, workers=2, retries=2))}
+    assert outcomes["chain_crash"].status is Status.OK and store.is_finished(crash)
+    assert outcomes["chain_raise"].status is Status.FAILED
+    assert trainings(chain) == {crash.key[:12]: 2, raises.key[:12]: 1}  # the crash retried once, the raise never
+
+
+def test_without_retries_a_dead_worker_fails_its_cell_and_not_the_others(chain: Path, tmp_path: Path) -> None:
+    store = Store(tmp_path / "s")
+    crash = Cell.build("chain-task", "chain_crash", 0, "smoke")
+    fine = [Cell.build("chain-task", "chain_train", s, "smoke") for s in range(4)]
+    outcomes = {o.cell.key: o for o in execute([crash, *fine], store, RunOptions(progress=False, workers=2))}
+    assert outcomes[crash.key].status is Status.FAILED and "worker died" in outcomes[crash.key].error
+    assert "--retries 0" in outcomes[crash.key].error and store.has_failed(crash)
+    assert all(store.is_finished(c) for c in fine)
+
+
+# -- GPU slots (placement logic; no GPU needed: the cells do not touch CUDA) ----------------
+def test_gpu_slots_give_each_worker_one_gpu_and_record_it(chain: Path, tmp_path: Path) -> None:
+    store = Store(tmp_path / "s")
+    cells = [Cell.build("chain-task", "chain_train", s, "smoke", {"work_s": 0.5}) for s in range(8)]
+    options = RunOptions(progress=False, device="cuda", gpus=(3, 5), cells_per_gpu=2)
+    assert Counter(o.status.value for o in execute(cells, store, options)) == {"ok": 8}
+    seen = {line.split("pid=")[1].split()[0]: line.split("gpu=")[1] for line in events(chain)}
+    assert len(seen) <= 4 and Counter(seen.values()) <= Counter({"3": 2, "5": 2})  # K workers per GPU, one GPU each
+    records = store.load(["chain-task"]).drop_duplicates("cell_key")
+    assert set(records["device"]) <= {"cuda:3", "cuda:5"} and set(records["workers_on_device"]) == {2}
+    assert set(records["executor"]) == {"pool"}
+
+
+# -- Ctrl-C ----------------------------------------------------------------------------------
+def test_ctrl_c_keeps_finished_cells_and_records_no_running_one(chain: Path, tmp_path: Path) -> None:
+    store_dir = tmp_path / "s"
+    command = [sys.executable, "-m", "harness.cli", "run", "--tasks", "chain-task", "--methods", "chain_train",
+               "--seeds", "0-11", "--scale", "smoke", "--param", "work_s=1.5", "--workers", "2",
+               "--store", str(store_dir), "--no-report"]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while len(Store(store_dir).record_files()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "interrupted" in err
+    store = Store(store_dir)
+    finished = set(store.load(["chain-task"])["seed"])
+    started = {int(line.split("seed=")[1].split()[0]) for line in events(chain) if line.startswith("train ")}
+    assert 2 <= len(finished) < 12 and finished <= started
+    assert not store.failures()  # the interrupted cells are not recorded, not even as failed
+    time.sleep(1.0)
+    pids = {int(line.split("pid=")[1].split()[0]) for line in events(chain)}
+    assert not [p for p in pids if _alive(p)]  # no orphaned worker
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/status").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text()
+
+
+# -- cluster executors ---------------------------------------------------------------------
+def test_slurm_through_submitit_runs_the_graph_with_the_same_records(chain: Path, tmp_path: Path) -> None:
+    pytest.importorskip("submitit")
+    store = Store(tmp_path / "s")
+    options = RunOptions(progress=False, executor="slurm", workers=2, cluster=(("slurm_backend", "local"),))
+    outcomes = execute(sweep(seeds=range(2), shifts=(0.1, 0.2)), store, options)
+    assert Counter(o.status.value for o in outcomes) == {"ok": 6}
+    assert set(trainings(chain).values()) == {1} and len(trainings(chain)) == 2
+    records = store.load(["chain-task"]).drop_duplicates("cell_key")
+    assert set(records["executor"]) == {"slurm"} and len(records) == 6
+    assert list((tmp_path / "s" / "slurm").glob("*/*_log.out"))  # submitit kept each job's log
+
+
+@pytest.fixture
+def ray_cluster(chain: Path) -> Iterator[Any]:
+    """A real two-node Ray cluster on this machine (a head that runs nothing, 2 workers)."""
+    ray = pytest.importorskip("ray")
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "include_dashboard": False})
+    nodes = [cluster.add_node(num_cpus=1) for _ in range(2)]
+    cluster.wait_for_nodes()
+    yield cluster, nodes
+    ray.shutdown()
+    cluster.shutdown()
+
+
+def test_ray_runs_the_graph_on_two_nodes_and_survives_losing_one(ray_cluster: Any, chain: Path, tmp_path: Path) -> None:
+    import threading
+
+    cluster, nodes = ray_cluster
+    store = Store(tmp_path / "s")
+    options = RunOptions(progress=False, executor="ray", retries=2, cluster=(("address", cluster.address),))
+    first = execute(sweep(seeds=range(100, 102)), store, options)  # both nodes up: each base trains once
+    assert Counter(o.status.value for o in first) == {"ok": 8} and set(trainings(chain).values()) == {1}
+    chain.unlink()
+
+    cells = sweep(seeds=range(6), shifts=(0.1, 0.2), work_s=1.0)
+
+    def kill_a_node_mid_run() -> None:
+        while sum(1 for line in events(chain) if line.startswith("train ")) < 3:
+            time.sleep(0.05)
+        cluster.remove_node(nodes[1], allow_graceful=False)
+
+    killer = threading.Thread(target=kill_a_node_mid_run, daemon=True)
+    killer.start()
+    outcomes = execute(cells, store, options)
+    killer.join(timeout=60)
+    statuses = Counter(o.status.value for o in outcomes)
+    assert sum(statuses.values()) == 18 and set(statuses) <= {"ok", "failed"}
+    for o in outcomes:  # every cell is stored, or reported failed with why
+        assert store.is_finished(o.cell) if o.status is Status.OK else ("lost" in o.error or "base cell" in o.error)
+    assert statuses["ok"] == 18  # with --retries 2 the surviving node finished the lost cells
+    pids = {line.split("pid=")[1].split()[0] for line in events(chain)}
+    assert len(pids) >= 2  # the cells really ran on both nodes' workers
+    records = store.load(["chain-task"]).drop_duplicates("cell_key")
+    assert set(records["executor"]) == {"ray"} and len(records) == 8 + 18
+    # a base retried after its node died trained twice at most; none finished twice
+    assert max(trainings(chain).values()) <= 2 and records["cell_key"].is_unique
