@@ -357,7 +357,7 @@ def _print_report(store: Any, task_names: list[str]) -> None:
 
     claims = claims_touching(task_names)
     records = store.load(task_names)
-    for metric in _metrics_for(task_names):
+    for metric in _metrics_for(task_names, set(records["metric"]) if len(records) else None):
         table = tables.build_table(records, metric, published=published_columns(claims, metric))
         print(f"\n{tables.render(table, 'md')}")
     if claims:
@@ -365,9 +365,16 @@ def _print_report(store: Any, task_names: list[str]) -> None:
         print("\n".join(verdict_text.verdict_lines(verdicts_from_store(claims, store))))
 
 
-def _metrics_for(task_names: list[str]) -> list[str]:
-    classes = [registry.get_task(t) for t in task_names]
-    return list(dict.fromkeys(t.primary_metric for t in classes if t.primary_metric))
+def _metrics_for(task_names: list[str], stored: set[str] | None = None) -> list[str]:
+    """Each task's primary metric; given the metrics ``stored``, the first of its table metrics
+    that has records (a leaderboard run with ``human=none`` has no human rank to show)."""
+    chosen = []
+    for task in (registry.get_task(t) for t in task_names):
+        shown = task.shown_metrics()
+        have = [m for m in shown if stored is None or m in stored]
+        if have or shown:
+            chosen.append((have or shown)[0])
+    return list(dict.fromkeys(chosen))
 
 
 # -- results / table / claims ------------------------------------------------------------

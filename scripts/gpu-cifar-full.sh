@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Full-scale CIFAR-10-LT cells on a GPU machine (the verdicts a CPU cannot give).
-# Usage: [SEEDS=0-2] [WORKERS=6] [LIMIT=480] [METHODS=erm,logit_adjust,ldam_drw,focal] scripts/gpu-cifar-full.sh OUTDIR
+# Usage: [SEEDS=0-2] [PER_GPU=4] [LIMIT=480] [METHODS=erm,logit_adjust,ldam_drw,focal] scripts/gpu-cifar-full.sh OUTDIR
 # Needs the CIFAR parquet files under data/images/cifar10/ (or $HARNESS_DATA). Cells run
-# several to a GPU (--workers); each finished cell is stored at once, so a run cut off at
+# PER_GPU to each visible GPU (--cells-per-gpu); each finished cell is stored at once, so a run cut off at
 # LIMIT seconds keeps what finished. The store is packed into OUTDIR/store.tgz. Post-hoc cells
 # (logit_adjust_posthoc, τ sweeps) only read the stored logits: run them anywhere afterwards.
 set -uo pipefail
@@ -19,6 +19,6 @@ import time; t=time.time()
 from tasks.longtail.cifar import Cifar10LT
 s = Cifar10LT().load('full'); print('train', len(s.y_train), 'test', len(s.y_test), 'decoded in %.1fs' % (time.time()-t))" || exit 1
 timeout "${LIMIT:-480}" "$py" -m harness.cli run --tasks cifar10-lt --methods "${METHODS:-erm,logit_adjust,ldam_drw,focal}" \
-  --scale full --seeds "${SEEDS:-0-2}" --device cuda --workers "${WORKERS:-6}" --no-report 2>&1 | grep -v "it/s\]$" | tail -40
+  --scale full --seeds "${SEEDS:-0-2}" --device cuda --cells-per-gpu "${PER_GPU:-4}" --retries 1 --no-report 2>&1 | grep -v "it/s\]$" | tail -40
 echo "harness run exit: ${PIPESTATUS[0]}"
 tar czf "$out/store.tgz" -C "$HARNESS_STORE" . && ls -la "$out"

@@ -305,3 +305,14 @@ def test_bundled_boards_are_parsed_exactly_as_before() -> None:
         assert len(b.columns) == n_columns and b.detected == [] and b.ignored == [] and b.total == "Score"
         assert list(b.aggregates) == ["Score"] and not b.lower.any() and b.human_how == ""
         assert np.array_equal(b.aggregates["Score"], b.published, equal_nan=True)
+
+
+def test_run_with_human_none_prints_a_table(tmp_path, capsys) -> None:
+    """Before: `harness run --tasks glue --param human=none` printed '(no records for metric
+    human_rank)': the run's table now falls back to the first table metric the cells stored."""
+    from harness.cli import main
+
+    assert main(["run", "--tasks", "glue", "--methods", "arithmetic", "--param", "human=none", "--scale", "smoke",
+                 "--store", str(tmp_path / "s")]) == 0
+    out = capsys.readouterr().out
+    assert "no records for metric" not in out and "| arithmetic |" in out

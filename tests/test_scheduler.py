@@ -244,3 +244,23 @@ def test_ray_runs_the_graph_on_two_nodes_and_survives_losing_one(ray_cluster: An
     assert set(records["executor"]) == {"ray"} and len(records) == 8 + 18
     # a base retried after its node died trained twice at most; none finished twice
     assert max(trainings(chain).values()) <= 2 and records["cell_key"].is_unique
+
+
+# -- bad executor flags: one line, exit 2, nothing written ------------------------------------
+@pytest.mark.parametrize("flags, says", [
+    (["--gpus", "0,1"], "need --device cuda"),
+    (["--cells-per-gpu", "2"], "need --device cuda"),
+    (["--retries", "-1"], "--retries must be an integer >= 0"),
+    (["--address", "auto"], "--address is a setting of --executor ray"),
+    (["--executor", "pool", "--partition", "gpu"], "--partition is a setting of --executor slurm"),
+    (["--executor", "slurm", "--time", "0"], "--time must be an integer >= 1"),
+])
+def test_bad_executor_flags_exit_2_before_anything_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: list[str], says: str) -> None:
+    from harness.cli import main
+
+    store = tmp_path / "s"
+    code = main(["run", "--tasks", "gaussian-lt", "--methods", "erm", "--scale", "smoke", "--device", "cpu",
+                 "--store", str(store), *flags])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and says in err[0], err
+    assert not store.exists()

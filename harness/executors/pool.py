@@ -112,10 +112,12 @@ class PoolExecutor:
     def __init__(self, options: RunOptions, store: Any, since: datetime) -> None:
         self.store, self.since = store, since
         self.gpus: tuple[int | None, ...] = gpu_ids(options) if options.device.startswith("cuda") else (None,)
-        per_pool = options.cells_per_gpu if self.gpus != (None,) else min(options.workers, os.cpu_count() or 1)
+        if self.gpus == (None,):
+            per_pool = min(options.workers, os.cpu_count() or 1)
+        else:  # --workers W on GPUs: W cells spread over them, unless --cells-per-gpu asks for more
+            per_pool = max(options.cells_per_gpu, -(-options.workers // len(self.gpus)))
         self.slots = per_pool * len(self.gpus)
-        self.capped = options.workers - per_pool if self.gpus == (None,) and options.workers > per_pool else 0
-        self.options = RunOptions(**{**options.__dict__, "workers": self.slots, "executor": "pool"})
+        self.options = RunOptions(**{**options.__dict__, "workers": self.slots, "cells_per_gpu": per_pool, "executor": "pool"})
         self.per_pool = per_pool
         self.pools: dict[int | None, ProcessPool] = {}
         self.in_flight: dict[Future[Outcome], int | None] = {}
