@@ -515,7 +515,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
             raise UserError("nothing to plot: no stored records of a family with figures (run `harness run` first)")
         problems = guard.refusals(outdir, drawn) if guarded and not args.force else []
         if problems:
-            raise UserError(f"{len(problems)} committed figure(s) would be replaced by drawings of fewer cells than they show: "
+            raise UserError(f"refusing to replace {len(problems)} committed figure(s) in {outdir}: "
                             f"{'; '.join(problems)}. Run their cells (with predictions) first, read several stores "
                             f"(--store A --store B), draw elsewhere (--output DIR), or --force to replace them")
         outdir.mkdir(parents=True, exist_ok=True)
@@ -525,8 +525,9 @@ def cmd_plot(args: argparse.Namespace) -> int:
         guard.write_manifest(outdir, drawn)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    asked = set(records["task"])
     kept = sorted(stem for stem, entry in guard.read_manifest(outdir).items()
-                  if entry.get("family") in families and stem not in drawn)
+                  if stem not in drawn and any(group.split(" · ")[0] in asked for group in entry.get("cells", {})))
     if kept:
         print(f"kept {len(kept)} figure(s) this store cannot draw (per-class figures need stored predictions): "
               f"{', '.join(kept)}", file=sys.stderr)

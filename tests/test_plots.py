@@ -108,6 +108,16 @@ def test_tau_sweep_keeps_one_line_per_base() -> None:
     assert (series["post-hoc, base=erm"]["value"] > 0.8).all()  # the base=logit_adjust point is not on the erm line
 
 
+def test_a_redraw_gives_the_same_bytes(tmp_path: Path) -> None:
+    from tasks.longtail.plots import tau_sweep_figure
+
+    rows = pd.DataFrame([_record("logit_adjust_posthoc", {"base": "erm", "tau": t}, s, 0.9 + t / 100 + s / 1000)
+                         for t in (0.0, 1.0, 2.0) for s in (0, 1)])
+    first = tau_sweep_figure("digits-lt", rows, tmp_path / "a")
+    second = tau_sweep_figure("digits-lt", rows, tmp_path / "b")
+    assert [p.read_bytes() for p in first] == [p.read_bytes() for p in second]  # no date, no random SVG ids
+
+
 def test_frequency_bands_keep_equal_counts_together() -> None:
     from tasks.longtail.plots import frequency_bands
 
@@ -179,5 +189,5 @@ def test_heatmap_colour_scale_is_zero_to_one() -> None:
     fig, ax = plt.subplots()
     image = _heatmap(ax, np.array([[0.91, 0.95], [0.88, np.nan]]), ["a", "b"], ["c0", "c1"])
     assert image.get_clim() == (0.0, 1.0)  # a narrow range is shown as it is, never stretched
-    assert sorted(t.get_text() for t in ax.texts) == ["0.88", "0.91", "0.95"]
+    assert sorted(t.get_text() for t in ax.texts) == ["0.88", "0.91", "0.95", "no test\nexample"]
     plt.close(fig)
