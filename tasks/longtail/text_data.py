@@ -23,6 +23,7 @@ prefix naming its kind), so ids are the same in every process and on every machi
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -200,7 +201,7 @@ def en_grams(text: str) -> list[str]:
     """Word unigrams, word bigrams and per-word character 3-grams, each prefixed by its kind."""
     words = _WORD.findall(unicodedata.normalize("NFKC", text).lower())
     grams = ["w " + w for w in words]
-    grams += ["b " + a + " " + b for a, b in zip(words, words[1:])]
+    grams += ["b " + a + " " + b for a, b in itertools.pairwise(words)]
     for w in words:
         wrapped = "<" + w + ">"
         grams += ["c " + wrapped[i : i + 3] for i in range(len(wrapped) - 2)]
