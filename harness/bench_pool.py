@@ -1,10 +1,11 @@
 """Speed benchmark (not a test) of the executors, measured side by side in one run:
 
-    python -m harness.bench_pool [--rounds 3] [--seeds 16] [--ray]
+    python -m harness.bench_pool [--rounds 3] [--seeds 16] [--scale smoke|small] [--ray]
 
-* **throughput** — the same 64 cheap cells (digits-lt smoke: 4 methods × 16 seeds), each run a
-  whole ``harness run`` from a fresh process into an empty store (start-up, imports and worker
-  start included, as a user sees it), with ``--workers 1`` and ``--workers 2``, in turns
+* **throughput** — the same 64 cells (digits-lt: 4 methods × 16 seeds; ``--scale smoke`` 0.2 s
+  a cell, ``small`` longer), each run a whole ``harness run`` from a fresh process into an empty
+  store (start-up, imports and worker start included, as a user sees it), with ``--workers 1``
+  and ``--workers 2``, in turns
   (1, 2, 1, 2, …) so that a change of machine load hits both alike. Prints each round and the
   median ratio of wall times (> 1: the pool is faster).
 * **ray** (``--ray``) — the same cells under ``--executor ray`` (a local Ray started by the run),
@@ -24,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-GRID = ["--tasks", "digits-lt", "--methods", "erm,focal,reweight,class_balanced", "--no-baseline", "--scale", "smoke", "--no-report"]
+GRID = ["--tasks", "digits-lt", "--methods", "erm,focal,reweight,class_balanced", "--no-baseline", "--no-report"]
 
 
 def timed_run(store: Path, *flags: str) -> float:
@@ -35,8 +36,8 @@ def timed_run(store: Path, *flags: str) -> float:
     return time.perf_counter() - t0
 
 
-def throughput(rounds: int, seeds: int, scratch: Path) -> list[tuple[float, float]]:
-    grid = [*GRID, "--seeds", f"0-{seeds - 1}"]
+def throughput(rounds: int, seeds: int, scale: str, scratch: Path) -> list[tuple[float, float]]:
+    grid = [*GRID, "--scale", scale, "--seeds", f"0-{seeds - 1}"]
     pairs = []
     for r in range(rounds):
         one = timed_run(scratch / f"w1-{r}", *grid, "--workers", "1")
@@ -47,7 +48,7 @@ def throughput(rounds: int, seeds: int, scratch: Path) -> list[tuple[float, floa
 
 
 def ray_overhead(seeds: int, scratch: Path) -> None:
-    grid = [*GRID, "--seeds", f"0-{seeds - 1}"]
+    grid = [*GRID, "--scale", "smoke", "--seeds", f"0-{seeds - 1}"]
     pool = timed_run(scratch / "pool", *grid, "--workers", "2")
     ray = timed_run(scratch / "ray", *grid, "--executor", "ray")
     cells = 4 * seeds
@@ -71,12 +72,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seeds", type=int, default=16, help="seeds per method (4 methods)")
+    parser.add_argument("--scale", default="smoke", choices=["smoke", "small"], help="smoke: 0.2 s cells; small: about 2 s")
     parser.add_argument("--ray", action="store_true", help="also measure the ray executor's per-cell overhead")
     args = parser.parse_args()
-    print(f"{os.cpu_count()} cores; {4 * args.seeds} digits-lt smoke cells per run")
+    print(f"{os.cpu_count()} cores; {4 * args.seeds} digits-lt {args.scale} cells per run")
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
-        pairs = throughput(args.rounds, args.seeds, scratch)
+        pairs = throughput(args.rounds, args.seeds, args.scale, scratch)
         ratios = [one / two for one, two in pairs]
         print(f"throughput: --workers 2 is {statistics.median(ratios):.2f}× --workers 1 (median of {len(ratios)} rounds; "
               f"range {min(ratios):.2f}–{max(ratios):.2f})")

@@ -324,7 +324,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"  FAILED {o.cell.label()}: {o.error}", file=sys.stderr)
     if not args.no_report:
         touched = sorted({c.task for c in cells})
-        _print_report(store, touched)
+        _print_report(store, touched, request.scale)
     return 1 if failed else 0
 
 
@@ -349,7 +349,8 @@ def _print_dry_run(the_plan: Any, store: Any, options: Any) -> None:
           + " (from stored timings of the same or similar cells)")
 
 
-def _print_report(store: Any, task_names: list[str]) -> None:
+def _print_report(store: Any, task_names: list[str], scale: str) -> None:
+    """The table of the scale just run (not the largest stored one) and the verdicts it touches."""
     from harness import tables, verdict_text
     from harness.claims import claims_touching
     from harness.pages import published_columns
@@ -358,7 +359,7 @@ def _print_report(store: Any, task_names: list[str]) -> None:
     claims = claims_touching(task_names)
     records = store.load(task_names)
     for metric in _metrics_for(task_names, set(records["metric"]) if len(records) else None):
-        table = tables.build_table(records, metric, published=published_columns(claims, metric))
+        table = tables.build_table(records, metric, scale=scale, published=published_columns(claims, metric))
         print(f"\n{tables.render(table, 'md')}")
     if claims:
         print("\nCLAIMS")

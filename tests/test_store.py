@@ -220,3 +220,14 @@ def test_duckdb_reads_both_layouts(fake_family: list[str], store: Store) -> None
     files = [str(store.root / "records" / "*" / "*.parquet"), str(store.root / "packs" / "*" / "*.parquet")]
     n = duckdb.sql(f"SELECT count(DISTINCT cell_key) FROM read_parquet({files}, union_by_name=true)").fetchall()[0][0]
     assert n == 5
+
+
+def test_a_run_prints_the_table_of_the_scale_it_ran(fake_family: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Before: a `--scale smoke` run over a store that also held small cells printed the small
+    table ('scale small', without the smoke rows just run)."""
+    common = ["run", "--tasks", "fake-task", "--seeds", "0-2", "--store", str(tmp_path / "s")]
+    assert main([*common, "--methods", "const", "--scale", "small"]) == 0
+    capsys.readouterr()
+    assert main([*common, "--methods", "const", "--param", "value=0.7", "--scale", "smoke"]) == 0
+    out = capsys.readouterr().out
+    assert "scale smoke" in out and "scale small" not in out and "0.70" in out
