@@ -198,6 +198,8 @@ def claim_rows(verdicts: list[Any], records: Any) -> list[ClaimRow]:
 # -- tables and figures ------------------------------------------------------------------------
 def html_table(table: Any) -> HtmlTable:
     """A :class:`harness.tables.Table` as header and cell texts, each with a sort key."""
+    from harness.tables import entry_text
+
     headers = ["method", *(f"{c} ({table.scales.get(c, '')})" for c in table.columns),
                *(f"published: {label} ({p.task}, {p.scale} protocol)" for label, p in table.published.items())]
     rows = []
@@ -208,9 +210,7 @@ def html_table(table: Any) -> HtmlTable:
             if e is None:
                 cells.append(TableCell("—", ""))
                 continue
-            s = e.summary
-            std = "" if math.isnan(s.std) else f" ± {s.std:.4f}"
-            cells.append(TableCell(f"{s.mean:.4f}{std} ({s.n})", repr(float(s.mean)), e.bold))
+            cells.append(TableCell(entry_text(e), repr(float(e.summary.mean)), e.bold))
         method = table.default_rows.get(r)
         for p in table.published.values():
             value = p.values.get(method) if method else None

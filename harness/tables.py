@@ -140,6 +140,11 @@ def _mark_best(table: Table, col: str, higher: bool) -> None:
     table.entries[(ranked[0][1], col)].bold = separated
 
 
+def entry_text(entry: Entry | None) -> str:
+    """A table cell as text, the same in markdown, LaTeX, CSV and the HTML report."""
+    return _fmt(entry, ("", ""))
+
+
 def _fmt(entry: Entry | None, bold: tuple[str, str]) -> str:
     if entry is None:
         return "—"
