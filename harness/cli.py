@@ -303,7 +303,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                 request.methods += added
                 print(f"baseline {', '.join(added)} added beside the methods asked for (--no-baseline to skip)")
         cells = expand(request)
-    device = resolve_device(opts["device"])
+    # a dry run may plan a GPU run on a machine without one
+    device = "cuda" if args.dry_run and opts["device"] == "cuda" else resolve_device(opts["device"])
     options = RunOptions(device=device, workers=opts["workers"], timeout_s=opts["timeout"], progress=True,
                          **executor_options(args, opts, device))
     store = _store(args, for_reading=False)

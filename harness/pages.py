@@ -33,10 +33,24 @@ def family_page(family: str, records: Any, claims: list[Claim], verdicts: list[V
     for metric in metrics:
         table = tables.build_table(records, metric, published=published_columns(claims, metric))
         if table.rows:
+            table.notes += indication_notes(table, claims)
             parts += [f"## {metric}", "", tables.render(table, "md"), ""]
     if verdicts:
         parts += ["## Claims", "", "```", *verdict_lines(verdicts), "```", ""]
     return "\n".join(parts)
+
+
+def indication_notes(table: tables.Table, claims: list[Claim]) -> list[str]:
+    """A caption line for each column shown at a scale none of its claims decides at (CIFAR-10-LT
+    at small): its numbers are indications, not evidence, and the reader should see that at the
+    column, not only in the verdicts below."""
+    notes = []
+    for column in table.columns:
+        shown = table.scales.get(column)
+        deciding = sorted({s for c in claims if column in c.tasks for s in c.deciding_scales(column)})
+        if shown and deciding and shown not in deciding:
+            notes.append(f"{column} at scale {shown}: indications only; its claims decide at scale {', '.join(deciding)}")
+    return notes
 
 
 def _row_keys(page: str) -> set[str]:

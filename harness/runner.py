@@ -1,8 +1,8 @@
 """One cell: run it under its lease, record its result or its failure, never raise.
 
 A cell is finished when its record is in the store; failed cells are recorded apart and are
-retried on the next run. One cell raising, producing non-finite metrics or predictions, or
-overrunning ``--timeout`` never stops the others. Which cells run, in what order and where, is
+retried on the next run. One cell raising, producing non-finite metrics (or scores, where its
+family checks them), or overrunning ``--timeout`` never stops the others. Which cells run, in what order and where, is
 the scheduler's business (:mod:`harness.scheduler`, :mod:`harness.executors`); this module is
 what every executor calls, in whatever process or machine runs the cell.
 
@@ -59,7 +59,7 @@ class RunOptions:
     gpus: tuple[int, ...] = ()  # GPU ids for slots; empty: every visible GPU (device cuda)
     cells_per_gpu: int = 1
     threads: int | None = None  # torch threads per cell; None: the cores shared among workers
-    cluster: tuple[tuple[str, Any], ...] = ()  # executor settings: address (ray); partition, time_min, ... (slurm)
+    cluster: tuple[tuple[str, Any], ...] = ()  # executor settings: address (ray); partition, gpus_per_node, time, slurm_backend (slurm)
 
     @property
     def executor_name(self) -> str:

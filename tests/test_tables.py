@@ -55,3 +55,17 @@ def test_a_regenerated_page_must_keep_the_committed_rows() -> None:
     new = "## accuracy\n\n| method | a |\n|---|---|\n| erm | 1 |\n"
     assert lost_rows(old, new) == ["accuracy: focal"]
     assert lost_rows(new, old) == []
+
+
+def test_a_column_below_its_deciding_scale_is_captioned_as_indications() -> None:
+    """CIFAR-10-LT's claims decide at full only: its small-scale column in the committed page must
+    say so at the table, not only in the verdicts further down."""
+    from harness.claims import all_claims
+    from harness.pages import family_page
+    from harness.provenance import ROOT
+    from harness.store import Store
+
+    records = Store(ROOT / "results" / "store").load(["cifar10-lt", "digits-lt"])
+    page = family_page("longtail", records, all_claims("longtail"), [])
+    assert "cifar10-lt at scale small: indications only; its claims decide at scale full" in page
+    assert "digits-lt at scale small: indications" not in page

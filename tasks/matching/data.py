@@ -16,7 +16,6 @@ This module does not import torch.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -105,8 +104,10 @@ def _quiet_datasets() -> Any:
 
 
 def _cache_dir() -> str:
-    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return str(base / "harness" / "hf-datasets")
+    """Hugging Face's Arrow cache of our files, under the project's cache (``$HARNESS_CACHE``)."""
+    from harness.data import cache_dir
+
+    return str(cache_dir() / "hf-datasets")
 
 
 def load_table(path: Path, *, header: bool, delimiter: str = "\t", encoding: str = "utf-8") -> Any:
