@@ -1,6 +1,7 @@
 """How long cells will take, from what the store has seen.
 
-In order of preference: the median stored wall time of the same task, method and scale; else,
+From the store the run writes to, else from the committed records. In order of preference: the
+median stored wall time of the same task, method and scale; else,
 for a cell that trains, the median of the task's other methods at that scale (a new method on a
 known task costs about what the others cost); else the task's declared guess
 (``Task.estimate_s``). A cell that only post-processes a stored base, with no timing of its own,
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import statistics
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from harness import registry
@@ -22,9 +24,19 @@ POST_PROCESS_SHARE = 0.05
 
 @lru_cache(maxsize=None)
 def _observed(store_root: str, task: str) -> dict[tuple[str, str], float]:
+    """Median wall seconds per (method, scale) of ``task`` in the store, else in the committed
+    records (``results/store``), so that a fresh clone's first dry run is calibrated too."""
+    from harness.provenance import ROOT
     from harness.store import Store
 
-    records = Store(store_root).load([task])
+    seen = _medians(Store(store_root).load([task]))
+    committed = ROOT / "results" / "store"
+    if not seen and committed.is_dir() and Path(store_root).resolve() != committed.resolve():
+        seen = _medians(Store(committed, verify=False).load([task]))
+    return seen
+
+
+def _medians(records: Any) -> dict[tuple[str, str], float]:
     if not len(records) or "wall_s" not in records:
         return {}
     per_cell = records.drop_duplicates("cell_key")
