@@ -279,6 +279,7 @@ def executor_options(args: argparse.Namespace, opts: dict[str, Any], device: str
 def cmd_run(args: argparse.Namespace) -> int:
     from harness.device import resolve_device, resolve_scale
     from harness.claims import select_claims
+    from harness.executors import require as require_executor
     from harness.graph import Overwrite, plan
     from harness.grid import baselines_to_add, cells_for_claims, expand, parse_seeds, waiting_for_scale
     from harness.runner import RunOptions
@@ -313,6 +314,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.dry_run:
         _print_dry_run(the_plan, store, options)
         return 0
+    require_executor(options.executor_name)
     store.ensure_writable()
     sys.stdout.flush()  # a cell that forks must not inherit (and re-print) buffered output
     t0 = time.monotonic()

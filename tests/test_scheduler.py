@@ -283,3 +283,19 @@ def test_estimates_come_from_stored_timings_of_similar_cells(chain: Path, tmp_pa
     other = estimate.estimate_seconds(Cell.build("chain-task", "chain_crash", 0, "smoke"), store)
     post = estimate.estimate_seconds(Cell.build("chain-task", "chain_post", 0, "smoke"), store)
     assert 0.3 <= trained < 1.0 and other == trained and post == pytest.approx(0.05 * trained)
+
+
+@pytest.mark.parametrize("executor, module", [("ray", "ray"), ("slurm", "submitit")])
+def test_a_missing_executor_library_is_one_line_and_nothing_written(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                                    monkeypatch: pytest.MonkeyPatch, executor: str, module: str) -> None:
+    import importlib.util
+
+    from harness.cli import main
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == module else real(name, *a))
+    store = tmp_path / "s"
+    code = main(["run", "--tasks", "gaussian-lt", "--methods", "erm", "--scale", "smoke", "--store", str(store), "--executor", executor])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and err == [f"harness: error: --executor {executor} needs {module}: pip install -e '.[{executor}]'"]
+    assert not store.exists()

@@ -47,6 +47,19 @@ class Executor(Protocol):
         """Release workers once the run is over."""
 
 
+EXTRAS = {"ray": ("ray", "ray"), "slurm": ("submitit", "slurm")}  # executor → (module, pip extra)
+
+
+def require(name: str) -> None:
+    """Fail before anything is written when the chosen executor's library is missing."""
+    import importlib.util
+
+    if name in EXTRAS:
+        module, extra = EXTRAS[name]
+        if importlib.util.find_spec(module) is None:
+            raise UserError(f"--executor {name} needs {module}: pip install -e '.[{extra}]'")
+
+
 def make_executor(options: RunOptions, store: Any, since: datetime) -> Executor:
     """The executor ``options`` names. Ray and submitit are imported only here, when chosen."""
     name = options.executor_name

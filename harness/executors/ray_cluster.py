@@ -25,7 +25,7 @@ from typing import Any, Sequence
 
 from harness import registry
 from harness.errors import UserError
-from harness.executors import WorkerLost
+from harness.executors import WorkerLost, require
 from harness.runner import Outcome, RunOptions, run_leased
 
 
@@ -49,10 +49,9 @@ class RayExecutor:
     name = "ray"
 
     def __init__(self, options: RunOptions, store: Any, since: datetime) -> None:
-        try:
-            import ray
-        except ImportError:
-            raise UserError("--executor ray needs Ray: pip install -e '.[ray]'") from None
+        require("ray")
+        import ray
+
         self.ray, self.store, self.since = ray, store, since
         address = options.setting("address")
         self.started_here = not ray.is_initialized()

@@ -14,8 +14,7 @@ from collections import deque
 from datetime import datetime
 from typing import Any, Sequence
 
-from harness.errors import UserError
-from harness.executors import WorkerLost
+from harness.executors import WorkerLost, require
 from harness.runner import Outcome, RunOptions, run_leased
 
 POLL_S = 1.0
@@ -25,10 +24,9 @@ class SlurmExecutor:
     name = "slurm"
 
     def __init__(self, options: RunOptions, store: Any, since: datetime) -> None:
-        try:
-            import submitit
-        except ImportError:
-            raise UserError("--executor slurm needs submitit: pip install -e '.[slurm]'") from None
+        require("slurm")
+        import submitit
+
         self.submitit, self.store, self.since = submitit, store, since
         self.local = options.setting("slurm_backend", "slurm") == "local"
         folder = store.root / "slurm" / options.run_id
