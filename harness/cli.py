@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="slurm: 'local' runs the same submitit jobs as processes here (no cluster; what CI tests)")
     p.add_argument("--overwrite", choices=["never", "missing", "always"], help="never (default): skip finished cells")
     p.add_argument("--timeout", type=float, help="seconds per cell before it is failed")
-    p.add_argument("--dry-run", action="store_true", help="print the cells and what is cached; run nothing")
+    p.add_argument("--dry-run", action="store_true", help="print the cell graph (train, post-process after which base, cached) and a time estimate; run nothing")
     p.add_argument("--no-report", action="store_true", help="do not print the table and verdicts at the end")
     _store_arg(p)
     p.set_defaults(func=cmd_run)
