@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="default auto")
     p.add_argument("--workers", type=int, help="cells run at once on this machine (default 1; capped at the CPU cores)")
     p.add_argument("--executor", choices=["local", "pool", "ray", "slurm"],
-                   help="where cells run (default: pool when --workers > 1, else local); see README 'Running on a cluster'")
+                   help="where cells run (default: pool with --workers > 1 or on GPUs, else local); see README 'Running on a cluster'")
     p.add_argument("--gpus", help="GPU ids for cell slots, e.g. 0,1 (default: every visible GPU, with --device cuda)")
     p.add_argument("--cells-per-gpu", type=int, help="cells sharing each GPU at once (default 1)")
     p.add_argument("--retries", type=int, help="re-runs of a cell whose worker died (default 0); a cell that raised is not retried")
@@ -334,6 +334,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _print_dry_run(the_plan: Any, store: Any, options: Any) -> None:
     """The cell graph: what is cached, what trains, what only post-processes which base."""
     from harness.estimate import estimate_seconds
+    from harness.executors import planned_slots
 
     added = {c.key for c in the_plan.added_bases}
     for cell in the_plan.cached:
@@ -346,9 +347,9 @@ def _print_dry_run(the_plan: Any, store: Any, options: Any) -> None:
         note = "  (base added for its dependents)" if cell.key in added else ""
         print(f"  {state:<13} {cell.key[:12]}  {cell.label()}{after}{note}")
     seconds = sum(estimate_seconds(c, store) for c in the_plan.to_run)
-    slots = max(1, len(options.gpus or ()) * options.cells_per_gpu if options.gpus else options.workers)
+    slots = planned_slots(options)
     print(f"estimated work: {len(the_plan.to_run)} cells, about {seconds:.0f}s of cell time"
-          + (f", about {seconds / slots:.0f}s on {slots} slots" if slots > 1 else " on one worker")
+          + (f", about {seconds / slots:.0f}s on {slots} slots ({options.executor_name})" if slots > 1 else " on one worker")
           + " (from stored timings of the same or similar cells)")
 
 

@@ -54,7 +54,7 @@ class RunOptions:
     timeout_s: float | None = None
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     progress: bool = True
-    executor: str = "auto"  # local | pool | ray | slurm; auto: pool for several workers or GPU slots, else local
+    executor: str = "auto"  # local | pool | ray | slurm; auto: pool for several workers or on GPUs, else local
     retries: int = 0  # re-runs of a cell whose worker died (never of a cell that raised)
     gpus: tuple[int, ...] = ()  # GPU ids for slots; empty: every visible GPU (device cuda)
     cells_per_gpu: int = 1
@@ -65,11 +65,20 @@ class RunOptions:
     def executor_name(self) -> str:
         if self.executor != "auto":
             return self.executor
-        gpu_slots = self.device.startswith("cuda") and (len(self.gpus) > 1 or self.cells_per_gpu > 1)
-        return "pool" if self.workers > 1 or gpu_slots else "local"
+        # on GPUs always the pool: it pins each worker to its GPU and spreads cells over all of them
+        return "pool" if self.workers > 1 or self.device.startswith("cuda") else "local"
 
     def setting(self, name: str, default: Any = None) -> Any:
         return dict(self.cluster).get(name, default)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on: its CPU affinity (a SLURM allocation, a container's
+    cpuset), not every core of the machine."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def cpu_threads(task_max: int | None, workers: int) -> int:
@@ -77,7 +86,7 @@ def cpu_threads(task_max: int | None, workers: int) -> int:
     capped by what the task can use (more threads than work only spin and slow down)."""
     if os.environ.get("HARNESS_THREADS"):
         return max(1, int(os.environ["HARNESS_THREADS"]))
-    share = max(1, (os.cpu_count() or 1) // max(1, workers))
+    share = max(1, usable_cores() // max(1, workers))
     return min(share, task_max) if task_max else share
 
 

@@ -1,6 +1,7 @@
 """The scheduler: runs a cell graph on an executor, bases before their dependents.
 
-Written once for every executor (:mod:`harness.executors`): which cells are ready, retries of
+Written once for every executor (:mod:`harness.executors`): which cells are ready (never more
+submitted than the executor runs at once, so that a free slot takes the next ready cell), retries of
 cells whose worker died (``--retries``; a cell that raised is recorded as failed and never
 retried), dependents failed with their base's error, one progress bar for the whole graph,
 and Ctrl-C (running cells are stopped and not recorded; finished ones stay stored).
@@ -15,12 +16,13 @@ from typing import Any
 from harness.cells import Cell
 from harness.executors import WorkerLost, make_executor
 from harness.graph import Overwrite, dependencies, plan, with_bases
+from harness.lease import default_ttl, is_stale
 from harness.progress import GraphProgress
 from harness.records import utc_now
 from harness.runner import Outcome, RunOptions, Status
 from harness.store import Store
 
-RETRY_LEASED_AFTER_S = 1.0  # a cell another run computes: look again this often
+LOOK_AT_LEASE_EVERY_S = 1.0  # a cell another run computes: look at its lease this often
 
 
 def execute(cells: list[Cell], store: Store, options: RunOptions) -> list[Outcome]:
@@ -58,15 +60,19 @@ def execute(cells: list[Cell], store: Store, options: RunOptions) -> list[Outcom
     try:
         while ready or running or leased_elsewhere:
             now = time.monotonic()
-            for key, (cell, retry_at) in list(leased_elsewhere.items()):
+            for key, (cell, look_at) in list(leased_elsewhere.items()):
                 if store.finished_after(cell, since):
                     del leased_elsewhere[key]
                     finish(Outcome(cell, Status.CACHED))
-                elif now >= retry_at:
-                    del leased_elsewhere[key]
-                    ready.append(cell)
-            if ready:
-                batch, ready[:] = list(ready), []
+                elif now >= look_at:  # looked at here, on the driver: no job is spent on a held lease
+                    if _lease_free(store, cell):
+                        del leased_elsewhere[key]
+                        ready.append(cell)
+                    else:
+                        leased_elsewhere[key] = (cell, now + LOOK_AT_LEASE_EVERY_S)
+            room = executor.slots - len(running)
+            if ready and room > 0:  # no more than the executor runs at once: the rest stay free to go anywhere
+                batch, ready[:] = ready[:room], ready[room:]
                 running.update(zip(executor.submit(batch), batch))
                 progress.started(batch)
             if not running:
@@ -87,7 +93,7 @@ def execute(cells: list[Cell], store: Store, options: RunOptions) -> list[Outcom
                     outcome = Outcome(cell, Status.FAILED, 0.0, error)
                 if outcome.status is Status.SKIPPED:  # another live run holds its lease
                     progress.waiting(cell, outcome.error)
-                    leased_elsewhere[cell.key] = (cell, time.monotonic() + RETRY_LEASED_AFTER_S)
+                    leased_elsewhere[cell.key] = (cell, time.monotonic() + LOOK_AT_LEASE_EVERY_S)
                     continue
                 finish(outcome)
     except KeyboardInterrupt:
@@ -97,6 +103,12 @@ def execute(cells: list[Cell], store: Store, options: RunOptions) -> list[Outcom
         executor.close()
         progress.close()
     return outcomes
+
+
+def _lease_free(store: Store, cell: Cell) -> bool:
+    """Whether nobody holds the cell's lease any more (released, or its holder died)."""
+    path = store.lease_path(cell.key)
+    return not path.exists() or is_stale(path, default_ttl())
 
 
 def _record_failure(store: Store, cell: Cell, error: str, options: RunOptions) -> None:

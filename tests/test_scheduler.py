@@ -299,3 +299,48 @@ def test_a_missing_executor_library_is_one_line_and_nothing_written(tmp_path: Pa
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and err == [f"harness: error: --executor {executor} needs {module}: pip install -e '.[{executor}]'"]
     assert not store.exists()
+
+
+def test_one_gpu_id_is_honoured_and_cells_go_to_the_gpu_that_is_free(chain: Path, tmp_path: Path) -> None:
+    """Review findings: `--gpus 3` ran in the driver (no CUDA_VISIBLE_DEVICES, device=cuda); and
+    cells were bound to a GPU when submitted, so two slow cells could queue on one GPU while the
+    other idled. Now every GPU run uses the pool, and only as many cells as there are slots are
+    submitted: a slot that frees up takes the next ready cell."""
+    store = Store(tmp_path / "s")
+    execute([Cell.build("chain-task", "chain_train", 0, "smoke")], store, RunOptions(progress=False, device="cuda", gpus=(3,)))
+    assert set(store.load(["chain-task"])["device"]) == {"cuda:3"}
+    slow_fast = [Cell.build("chain-task", "chain_train", s, "smoke", {"work_s": 2.0 if s % 2 else 0.05}) for s in range(1, 5)]
+    execute(slow_fast, store, RunOptions(progress=False, device="cuda", gpus=(0, 1)))
+    gpu_of = {line.split("key=")[1].split()[0]: line.split("gpu=")[1] for line in events(chain)}
+    slow = [gpu_of[c.key[:12]] for c in slow_fast if c.task_params["work_s"] == 2.0]
+    assert sorted(slow) == ["0", "1"]  # the two slow cells ran side by side, one per GPU
+
+
+def test_a_pool_whose_idle_worker_died_is_started_anew(chain: Path, tmp_path: Path) -> None:
+    """Review finding: pebble gives up on a pool whose only worker died while idle (an OOM kill
+    between cells); the next submission raised 'Unexpected error within the Pool'."""
+    from harness.executors.pool import PoolExecutor
+    from harness.records import utc_now
+
+    store = Store(tmp_path / "s")
+    executor = PoolExecutor(RunOptions(progress=False, workers=1, executor="pool"), store, utc_now())
+    try:
+        first = executor.submit([Cell.build("chain-task", "chain_train", 0, "smoke")])
+        assert executor.outcome(executor.wait(first, timeout=120)[0]).status is Status.OK
+        os.kill(int(events(chain)[0].split("pid=")[1].split()[0]), signal.SIGKILL)
+        time.sleep(1.0)
+        later = executor.submit([Cell.build("chain-task", "chain_train", s, "smoke") for s in (1, 2)])
+        done: list[Any] = []
+        while len(done) < 2:
+            done += executor.wait([h for h in later if h not in done], timeout=120)
+        assert [executor.outcome(h).status for h in later] == [Status.OK, Status.OK]
+    finally:
+        executor.close()
+
+
+def test_dry_run_counts_the_slots_the_run_will_use(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from harness.cli import main
+
+    assert main(["run", "--tasks", "gaussian-lt", "--methods", "erm", "--scale", "smoke", "--seeds", "0-7", "--device", "cuda",
+                 "--gpus", "0,1", "--workers", "8", "--store", str(tmp_path / "s"), "--dry-run"]) == 0
+    assert "on 8 slots (pool)" in capsys.readouterr().out

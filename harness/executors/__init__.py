@@ -60,6 +60,22 @@ def require(name: str) -> None:
             raise UserError(f"--executor {name} needs {module}: pip install -e '.[{extra}]'")
 
 
+def planned_slots(options: RunOptions) -> int:
+    """How many cells the chosen executor will run at once, as far as the driver can tell before
+    it starts one (Ray's slots are its cluster's CPUs or GPUs; ``--workers`` stands in for them)."""
+    name = options.executor_name
+    if name == "pool":
+        from harness.executors.pool import layout
+
+        gpus, per_pool = layout(options, strict=False)
+        return per_pool * len(gpus)
+    if name == "slurm":
+        from harness.executors.slurm import array_slots
+
+        return array_slots(options)
+    return options.workers if name == "ray" else 1
+
+
 def make_executor(options: RunOptions, store: Any, since: datetime) -> Executor:
     """The executor ``options`` names. Ray and submitit are imported only here, when chosen."""
     name = options.executor_name

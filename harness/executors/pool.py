@@ -1,7 +1,8 @@
 """The ``pool`` executor: persistent worker processes on this machine, optionally K per GPU.
 
-Why the workers are kept warm: a fresh process pays about 2-3 s of imports (torch, the family's
-modules) before its first cell, more than a cheap cell takes. Workers are started once per run,
+Why the workers are kept warm: a fresh process pays about 7 s of imports (torch, the compiler
+stack torch's optimizers import on first use, the family's modules) before its first cell, far
+more than a cheap cell takes. Workers are started once per run,
 import what the cells need as soon as they start (in parallel with each other and with the
 driver), and then take cell after cell. On the CPU, workers are capped at the number of cores
 (more only time-slice the same cores) and each cell gets ``cores // workers`` torch threads.
@@ -37,7 +38,7 @@ from pebble import ProcessPool
 
 from harness.errors import UserError
 from harness.executors import WorkerLost
-from harness.runner import Outcome, RunOptions, run_leased
+from harness.runner import Outcome, RunOptions, run_leased, usable_cores
 
 
 def visible_gpus() -> tuple[int, ...]:
@@ -50,12 +51,19 @@ def visible_gpus() -> tuple[int, ...]:
     return tuple(range(torch.cuda.device_count()))
 
 
-def gpu_ids(options: RunOptions) -> tuple[int, ...]:
-    """The GPUs to place cells on: ``--gpus``, else every visible one."""
-    gpus = options.gpus or visible_gpus()
+def layout(options: RunOptions, *, strict: bool = True) -> tuple[tuple[int | None, ...], int]:
+    """The pools and the workers in each: ``(None,)`` and ``min(workers, cores)`` on the CPU; on
+    GPUs one pool per id in ``--gpus`` (default: every visible GPU) with ``--cells-per-gpu``
+    workers, or more when ``--workers`` asks for more cells than that in all. ``strict=False`` (a
+    dry run planning a GPU run on a machine without one) counts one GPU instead of failing."""
+    if not options.device.startswith("cuda"):
+        return (None,), min(options.workers, usable_cores())
+    gpus: tuple[int | None, ...] = options.gpus or visible_gpus()
     if not gpus:
-        raise UserError("--device cuda but no GPU is visible; give --gpus or use --device cpu")
-    return gpus
+        if strict:
+            raise UserError("--device cuda but no GPU is visible; give --gpus or use --device cpu")
+        gpus = (0,)
+    return gpus, max(options.cells_per_gpu, -(-options.workers // len(gpus)))
 
 
 def preload_modules(cells: Sequence[Any]) -> list[str]:
@@ -111,18 +119,17 @@ class PoolExecutor:
 
     def __init__(self, options: RunOptions, store: Any, since: datetime) -> None:
         self.store, self.since = store, since
-        self.gpus: tuple[int | None, ...] = gpu_ids(options) if options.device.startswith("cuda") else (None,)
-        if self.gpus == (None,):
-            per_pool = min(options.workers, os.cpu_count() or 1)
-        else:  # --workers W on GPUs: W cells spread over them, unless --cells-per-gpu asks for more
-            per_pool = max(options.cells_per_gpu, -(-options.workers // len(self.gpus)))
-        self.slots = per_pool * len(self.gpus)
-        self.options = RunOptions(**{**options.__dict__, "workers": self.slots, "cells_per_gpu": per_pool, "executor": "pool"})
-        self.per_pool = per_pool
+        self.gpus, self.per_pool = layout(options)
+        self.slots = self.per_pool * len(self.gpus)
+        self.options = RunOptions(**{**options.__dict__, "workers": self.slots, "cells_per_gpu": self.per_pool, "executor": "pool"})
         self.pools: dict[int | None, ProcessPool] = {}
         self.in_flight: dict[Future[Outcome], int | None] = {}
 
     def _pool(self, gpu: int | None, cells: Sequence[Any]) -> ProcessPool:
+        """The GPU's pool, started on first use, and started anew when it stopped working (pebble
+        gives up on a pool whose every worker died while idle: an out-of-memory kill between cells)."""
+        if gpu in self.pools and not self.pools[gpu].active:
+            self.pools.pop(gpu).stop()
         if gpu not in self.pools:
             self.pools[gpu] = ProcessPool(max_workers=self.per_pool, context=get_context("spawn"), initializer=_worker_start,
                                           initargs=(os.getpid(), gpu, preload_modules(cells)))
@@ -133,7 +140,11 @@ class PoolExecutor:
         for cell in cells:
             load = Counter(self.in_flight.values())
             gpu = min(self.gpus, key=lambda g: load[g])  # the GPU with the fewest cells in flight
-            future = self._pool(gpu, cells).schedule(run_leased, args=(cell, self.store, self.options, self.since))
+            try:
+                future = self._pool(gpu, cells).schedule(run_leased, args=(cell, self.store, self.options, self.since))
+            except RuntimeError:  # the pool broke since the last call: a fresh one takes the cell
+                self.pools.pop(gpu).stop()
+                future = self._pool(gpu, cells).schedule(run_leased, args=(cell, self.store, self.options, self.since))
             self.in_flight[future] = gpu
             handles.append(future)
         return handles
