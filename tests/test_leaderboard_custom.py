@@ -316,3 +316,11 @@ def test_run_with_human_none_prints_a_table(tmp_path, capsys) -> None:
                  "--store", str(tmp_path / "s")]) == 0
     out = capsys.readouterr().out
     assert "no records for metric" not in out and "| arithmetic |" in out
+
+
+def test_task_columns_named_with_an_aggregate_word_stay_tasks() -> None:
+    """Review finding: `Rank-1`, `Mean IoU`, `Total Recall` were taken for a board's own totals."""
+    from tasks.leaderboard.columns import looks_aggregate
+
+    assert all(map(looks_aggregate, ["Average", "Avg.", "Meta-Ave", "Mean-Rank", "Overall", "Total", "Mean win rate", "Average Score"]))
+    assert not any(map(looks_aggregate, ["Rank-1", "Mean IoU", "Total Recall", "Overall Acc", "CoLA", "GLUE Score"]))

@@ -51,11 +51,16 @@ SIDECAR_KEYS = ("name", "human", "official", "total", "tolerance", "lower", "low
 _AGGREGATE_WORDS = {"avg", "average", "ave", "mean", "overall", "total", "aggregate", "rank", "ranking", "borda"}
 
 
+_QUALIFIERS = {"meta", "score", "win", "rate", "of", "all", "tasks"}  # words that may sit beside an aggregate word
+
+
 def looks_aggregate(column: str) -> bool:
     """True for names that are, by every convention we know, a board's own total or rank:
-    ``Average``, ``Avg.``, ``Meta-Ave``, ``Mean-Rank``, ``Overall``, ``Total``, ``Mean win rate``."""
+    ``Average``, ``Avg.``, ``Meta-Ave``, ``Mean-Rank``, ``Overall``, ``Total``, ``Mean win rate``.
+    Every word must be an aggregate word or a qualifier, so that a task named with one of them
+    (``Rank-1``, ``Mean IoU``, ``Total Recall``) stays a task."""
     words = set(re.sub(r"[^0-9a-z]+", " ", column.lower()).split())
-    return bool(words & _AGGREGATE_WORDS)
+    return bool(words & _AGGREGATE_WORDS) and words <= _AGGREGATE_WORDS | _QUALIFIERS
 
 
 @dataclass(frozen=True)
