@@ -8,6 +8,7 @@ stderr and exit code 2; failed cells make ``run`` exit 1 after its summary.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import time
 import tomllib
@@ -101,26 +102,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tasks", help="restrict to these tasks or families")
     p.set_defaults(func=cmd_check)
 
-    from harness.compact import configure_compact, configure_fsck, main_compact, main_fsck
-
-    p = sub.add_parser("compact", help="pack finished records into larger verified files (fast reads)")
-    configure_compact(p)
-    p.set_defaults(func=main_compact)
-    p = sub.add_parser("fsck", help="verify every stored record against its content hash")
-    configure_fsck(p)
-    p.set_defaults(func=main_fsck)
-
-    from harness.merge import configure_merge, main_merge
-
-    p = sub.add_parser("merge", help="merge stores produced elsewhere into this one (conflicts reported, never overwritten)")
-    configure_merge(p)
-    p.set_defaults(func=main_merge)
-
-    from harness.html_report import configure_report, main_report
-
-    p = sub.add_parser("report", help="one self-contained HTML page of every family: claims, tables, figures")
-    configure_report(p)
-    p.set_defaults(func=main_report)
+    # verbs whose module defines configure_<verb>(parser) and main_<verb>(args)
+    for verb, module, text in (
+        ("compact", "harness.compact", "pack finished records into larger verified files (fast reads)"),
+        ("fsck", "harness.compact", "verify every stored record against its content hash"),
+        ("merge", "harness.merge", "merge stores produced elsewhere into this one (conflicts reported, never overwritten)"),
+        ("report", "harness.html_report", "one self-contained HTML page of every family: claims, tables, figures"),
+    ):
+        owner = importlib.import_module(module)
+        p = sub.add_parser(verb, help=text)
+        getattr(owner, f"configure_{verb}")(p)
+        p.set_defaults(func=getattr(owner, f"main_{verb}"))
 
     for command in registry.commands().values():
         p = sub.add_parser(command.name, help=command.help)

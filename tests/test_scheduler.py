@@ -273,7 +273,7 @@ def test_bad_executor_flags_exit_2_before_anything_runs(tmp_path: Path, capsys: 
 def test_estimates_come_from_stored_timings_of_similar_cells(chain: Path, tmp_path: Path) -> None:
     """Before: a method never run on a task was estimated by the task's declared guess (1 s per
     chain cell; for real tasks a 1662 s estimate for a 262 s run). Now: the same method's stored
-    timings, else the task's other training methods at that scale; post-processing, 5 % of that."""
+    timings, else the task's other training methods at that scale; post-processing, a measured share of that."""
     from harness import estimate
 
     store = Store(tmp_path / "s")
@@ -282,7 +282,7 @@ def test_estimates_come_from_stored_timings_of_similar_cells(chain: Path, tmp_pa
     trained = estimate.estimate_seconds(Cell.build("chain-task", "chain_train", 9, "smoke", {"work_s": 0.3}), store)
     other = estimate.estimate_seconds(Cell.build("chain-task", "chain_crash", 0, "smoke"), store)
     post = estimate.estimate_seconds(Cell.build("chain-task", "chain_post", 0, "smoke"), store)
-    assert 0.3 <= trained < 1.0 and other == trained and post == pytest.approx(0.05 * trained)
+    assert 0.3 <= trained < 1.0 and other == trained and post == pytest.approx(estimate.POST_PROCESS_SHARE * trained)
 
 
 @pytest.mark.parametrize("executor, module", [("ray", "ray"), ("slurm", "submitit")])

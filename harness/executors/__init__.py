@@ -13,6 +13,7 @@ is kept whatever happens to the driver or to other workers. An executor only rep
 
 from __future__ import annotations
 
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from datetime import datetime
 from typing import Any, Protocol, Sequence
 
@@ -48,6 +49,22 @@ class Executor(Protocol):
 
 
 EXTRAS = {"ray": ("ray", "ray"), "slurm": ("submitit", "slurm")}  # executor → (module, pip extra)
+
+
+def first_done(handles: Sequence[Future[Outcome]], timeout: float) -> list[Future[Outcome]]:
+    """``Executor.wait`` for executors whose handles are ``concurrent.futures`` futures."""
+    done, _ = wait(handles, timeout=timeout, return_when=FIRST_COMPLETED)
+    return list(done)
+
+
+def future_outcome(handle: Future[Outcome], who: str) -> Outcome:
+    """``Executor.outcome`` for future handles: :func:`harness.runner.run_leased` never raises,
+    so an exception here means ``who`` (the worker, the Ray node) died."""
+    try:
+        return handle.result()
+    except Exception as exc:  # noqa: BLE001
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        raise WorkerLost(f"{who} died or was lost ({type(exc).__name__}: {first})") from exc
 
 
 def require(name: str) -> None:

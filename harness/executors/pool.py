@@ -29,7 +29,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import Future
 from datetime import datetime
 from multiprocessing import get_context
 from typing import Any, Sequence
@@ -37,7 +37,7 @@ from typing import Any, Sequence
 from pebble import ProcessPool
 
 from harness.errors import UserError
-from harness.executors import WorkerLost
+from harness.executors import first_done, future_outcome
 from harness.runner import Outcome, RunOptions, run_leased, usable_cores
 
 
@@ -140,25 +140,22 @@ class PoolExecutor:
         for cell in cells:
             load = Counter(self.in_flight.values())
             gpu = min(self.gpus, key=lambda g: load[g])  # the GPU with the fewest cells in flight
+            args = (cell, self.store, self.options, self.since)
             try:
-                future = self._pool(gpu, cells).schedule(run_leased, args=(cell, self.store, self.options, self.since))
+                future = self._pool(gpu, cells).schedule(run_leased, args=args)
             except RuntimeError:  # the pool broke since the last call: a fresh one takes the cell
                 self.pools.pop(gpu).stop()
-                future = self._pool(gpu, cells).schedule(run_leased, args=(cell, self.store, self.options, self.since))
+                future = self._pool(gpu, cells).schedule(run_leased, args=args)
             self.in_flight[future] = gpu
             handles.append(future)
         return handles
 
     def wait(self, handles: Sequence[Future[Outcome]], timeout: float) -> list[Future[Outcome]]:
-        done, _ = wait(handles, timeout=timeout, return_when=FIRST_COMPLETED)
-        return list(done)
+        return first_done(handles, timeout)
 
     def outcome(self, handle: Future[Outcome]) -> Outcome:
         self.in_flight.pop(handle, None)
-        try:
-            return handle.result()
-        except Exception as exc:  # noqa: BLE001 - run_leased never raises: the worker died
-            raise WorkerLost(f"worker died ({type(exc).__name__}: {exc})") from exc
+        return future_outcome(handle, "worker")
 
     def cancel(self) -> None:
         for pool in self.pools.values():

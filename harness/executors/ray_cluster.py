@@ -19,13 +19,13 @@ local Ray started for the run.
 from __future__ import annotations
 
 import os
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import Future
 from datetime import datetime
 from typing import Any, Sequence
 
 from harness import registry
 from harness.errors import UserError
-from harness.executors import WorkerLost, require
+from harness.executors import first_done, future_outcome, require
 from harness.runner import Outcome, RunOptions, run_leased
 
 
@@ -83,15 +83,11 @@ class RayExecutor:
         return handles
 
     def wait(self, handles: Sequence[Future[Outcome]], timeout: float) -> list[Future[Outcome]]:
-        done, _ = wait(handles, timeout=timeout, return_when=FIRST_COMPLETED)
-        return list(done)
+        return first_done(handles, timeout)
 
     def outcome(self, handle: Future[Outcome]) -> Outcome:
         self.refs.pop(handle, None)
-        try:
-            return handle.result()
-        except Exception as exc:  # noqa: BLE001 - run_leased never raises: the worker or node died
-            raise WorkerLost(f"Ray worker lost ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from exc
+        return future_outcome(handle, "Ray worker")
 
     def cancel(self) -> None:
         for ref in self.refs.values():
