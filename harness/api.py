@@ -1,170 +1,40 @@
-"""The contract between the engine and the families: Task, Method, and what a cell returns.
+"""Everything a family imports from the engine, in one light module.
 
-A family (``tasks/<family>``, ``methods/<family>``) subclasses :class:`Task` and
-:class:`Method` and registers them with :func:`harness.registry.register`. Modules that
-declare tasks and methods must not import torch at module level: ``harness list`` imports them.
+``tasks/<family>/`` and ``methods/<family>/`` import the engine through this module only (a test
+checks it), so the engine's stage folders can change without touching a family, and a new
+family's author reads one page. Importing it is cheap (no torch, NumPy, pandas or pyarrow):
+``harness --help`` and ``harness list`` import every family's declarations.
+
+Reporting extras that need the store (a family's own page or figures) import
+:mod:`harness.report` and :mod:`harness.judge` inside the functions that draw them.
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Mapping
+from harness.common.errors import CellFailure, UserError
+from harness.common.files import ROOT, atomic_write_bytes, atomic_write_text, cache_dir
+from harness.common.text import did_you_mean, md_escape, mean_sd, one_line, terminal_safe, tex_escape
+from harness.plan.contract import SCALE_ORDER, SCALES, CellResult, DataFile, Dependency, Method, RunContext, Task
+from harness.plan.data import is_available, resolve, sha256_of
+from harness.plan.metrics import (
+    Metric,
+    accuracy,
+    balanced_accuracy,
+    kendall_tau_b,
+    macro_f1,
+    per_class_accuracy,
+    register_metric,
+    spearman,
+)
+from harness.plan.params import Param
+from harness.plan import registry
+from harness.plan.registry import Command, register, register_command, register_page, register_plotter
+from harness.report.figures import record_sources as figure_sources
 
-from harness.errors import CellFailure
-from harness.params import Param, resolve_params
-
-SCALES = ("smoke", "small", "full")
-
-
-@dataclass(frozen=True)
-class DataFile:
-    """A file a task reads, relative to a data root, with the sha256 it must have."""
-
-    path: str
-    sha256: str
-    source: str = ""
-
-
-class _Component:
-    """What tasks and methods share: a name, a version, typed params resolved at construction."""
-
-    name: ClassVar[str]
-    version: ClassVar[str] = "1"
-    params: ClassVar[tuple[Param, ...]] = ()
-
-    def __init__(self, **given: Any) -> None:
-        self.p: dict[str, Any] = resolve_params(self.params, given, self.name)
-
-    @classmethod
-    def summary(cls) -> str:
-        """First line of the docstring, for `harness list`."""
-        text = (cls.__doc__ or "").strip()
-        return text.splitlines()[0] if text else ""
-
-
-class Task(_Component):
-    """Data + backbone + protocol + metrics. ``run`` trains/evaluates one cell.
-
-    What a task declares, all read by the engine (never through ``getattr``):
-
-    * ``family`` — the family whose methods apply to it; ``aliases`` — other names;
-    * ``data`` — the files it reads, with their sha256 (part of the cell key);
-    * ``scales`` — scale name → what that scale trains (``smoke`` seconds for CI, ``small``
-      minutes on a 2-core CPU, ``full`` the article's protocol), shown by ``harness list``;
-    * ``estimate_s`` — a first guess of seconds per cell and scale, until timings are stored;
-    * ``primary_metric`` and ``table_metrics`` (shown in tables; default the primary one);
-      whether higher is better comes from the metric registry (:mod:`harness.metrics`), with
-      ``higher_is_better`` for metrics of the task's own that the registry does not know;
-    * ``baseline`` — the family's reference method, run beside the methods asked for.
-    """
-
-    family: ClassVar[str]
-    aliases: ClassVar[tuple[str, ...]] = ()
-    data: ClassVar[tuple[DataFile, ...]] = ()
-    scales: ClassVar[Mapping[str, str]] = {s: s for s in SCALES}
-    estimate_s: ClassVar[Mapping[str, float]] = {}
-    uses_torch: ClassVar[bool] = True  # False: pure NumPy, no torch import or seeding needed
-    max_threads: ClassVar[int | None] = None  # tiny models run fastest on one thread (no spin-waits)
-    seeded: ClassVar[bool] = True  # False: the result does not depend on the seed (one seed suffices)
-    primary_metric: ClassVar[str] = ""
-    table_metrics: ClassVar[tuple[str, ...]] = ()
-    higher_is_better: ClassVar[Mapping[str, bool]] = {}
-    baseline: ClassVar[str] = ""
-    in_default_grid: ClassVar[bool] = True  # False: it needs the user's own file (no smoke/reference cell)
-
-    @classmethod
-    def shown_metrics(cls) -> tuple[str, ...]:
-        """The metrics a table of this task shows, primary first."""
-        return cls.table_metrics or ((cls.primary_metric,) if cls.primary_metric else ())
-
-    @classmethod
-    def is_higher_better(cls, metric: str) -> bool:
-        from harness.metrics import higher_is_better
-
-        return cls.higher_is_better.get(metric, higher_is_better(metric))
-
-    @classmethod
-    def estimate(cls, scale: str) -> float:
-        """Declared seconds per cell at ``scale`` (1 s when the task declares none)."""
-        return float(cls.estimate_s.get(scale, 1.0))
-
-    @classmethod
-    def example_metric(cls, predictions: Any, metric: str) -> Callable[[Any], float] | None:
-        """``metric`` on a subset of one cell's test examples, from its stored predictions:
-        ``f(index) -> value`` (index: an int array, repeats allowed), for claims paired over
-        examples (bootstrap). None when the task cannot recompute ``metric`` that way."""
-        return None
-
-    def fingerprint(self) -> str:
-        """Identity of the data this cell reads; part of the cell key."""
-        return ",".join(f.sha256 for f in self.data) or "none"
-
-    def run(self, method: "Method", ctx: "RunContext") -> "CellResult":  # pragma: no cover - abstract
-        raise NotImplementedError
-
-
-@dataclass(frozen=True)
-class Dependency:
-    """The cell a post-processing method reads: the same task, task params, seed and scale,
-    with ``method`` at ``params``. The scheduler runs it first and stores it as a cell of its own."""
-
-    method: str
-    params: Mapping[str, Any] = field(default_factory=dict)
-
-
-class Method(_Component):
-    """What is compared inside a family: a loss, a head, a post-processing step, an aggregator.
-
-    It declares ``families`` (where it applies), ``aliases``, typed ``params``, and — when it
-    post-processes another cell's stored outputs instead of training — :meth:`dependency`.
-    The family's protocol calls the hooks its family defines (e.g. ``loss``, ``postprocess``).
-    """
-
-    families: ClassVar[tuple[str, ...]] = ()
-    aliases: ClassVar[tuple[str, ...]] = ()
-
-    def dependency(self) -> Dependency | None:
-        """The cell whose stored outputs this method post-processes; None when it trains its own."""
-        return None
-
-
-@dataclass
-class CellResult:
-    """What a task returns for one cell: metrics, and optionally per-example predictions."""
-
-    metrics: dict[str, float]
-    split: str = "test"
-    train_s: float = 0.0
-    eval_s: float = 0.0
-    predictions: Any = None  # a pandas DataFrame, stored in a sibling file
-    info: dict[str, Any] = field(default_factory=dict)  # batch_size, precision, device, notes
-
-
-@dataclass
-class RunContext:
-    """What a running cell may use: its seed, scale, device, and a cooperative deadline."""
-
-    seed: int
-    scale: str
-    device: str = "cpu"
-    deadline: float | None = None  # time.monotonic() value
-    store: Any = None  # harness.store.Store, to reuse finished cells' predictions
-    cell: Any = None  # harness.cells.Cell being run
-
-    def base_predictions(self) -> Any:
-        """The stored per-example predictions of this cell's base (see :class:`Dependency`). The
-        scheduler runs a base before its dependents, so a missing base is an error, never a
-        reason to train it here (it would be trained once per dependent and never recorded)."""
-        base = self.cell.base if self.cell is not None else None
-        if base is None:
-            raise CellFailure("this method declares no dependency; there is no base cell to read")
-        stored = self.store.load_predictions(base.key) if self.store is not None else None
-        if stored is None:
-            raise CellFailure(f"base cell {base.label()} has no stored predictions; run it first (`harness run` schedules it)")
-        return stored
-
-    def check_deadline(self) -> None:
-        """Called by training loops between steps; turns an overrun into a recorded failure."""
-        if self.deadline is not None and time.monotonic() > self.deadline:
-            raise CellFailure("timeout: the cell ran past --timeout")
+__all__ = [
+    "ROOT", "SCALE_ORDER", "SCALES", "CellFailure", "CellResult", "Command", "DataFile", "Dependency", "Method", "Metric", "Param",
+    "RunContext", "Task", "UserError", "accuracy", "atomic_write_bytes", "atomic_write_text", "balanced_accuracy",
+    "cache_dir", "did_you_mean", "figure_sources", "is_available", "kendall_tau_b", "macro_f1", "md_escape", "mean_sd",
+    "one_line", "per_class_accuracy", "register", "register_command", "register_metric", "register_page",
+    "register_plotter", "registry", "resolve", "sha256_of", "spearman", "terminal_safe", "tex_escape",
+]

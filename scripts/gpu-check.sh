@@ -32,7 +32,7 @@ $py -m harness.cli run --tasks gaussian-lt --methods erm --no-baseline --scale s
   --device cuda --cells-per-gpu $per_gpu --store '$store/place' --no-report >/dev/null 2>&1 || exit 1
 $py - <<'PY'
 import torch
-from harness.store import Store
+from harness.store.store import Store
 r = Store('$store/place').load(['gaussian-lt']).drop_duplicates('cell_key')
 want = {f'cuda:{i}' for i in range(torch.cuda.device_count())}
 assert set(r['device']) == want, f'cells on {sorted(set(r.device))}, expected {sorted(want)}'

@@ -9,11 +9,13 @@ from typing import Any, ClassVar
 
 import pytest
 
-from harness import registry
-from harness.api import CellResult, Method, RunContext, Task
-from harness.params import Param
-from harness.store import Store
+from harness.plan import registry
+from harness.plan.contract import CellResult, Method, RunContext, Task
+from harness.plan.metrics import Metric, register_metric
+from harness.plan.params import Param
+from harness.store.store import Store
 
+register_metric(Metric("score", True, "the fake family's score"))
 CALLS: list[str] = []  # one entry per executed fake cell, to prove what was (not) recomputed
 
 
@@ -88,6 +90,6 @@ def store(tmp_path: Any) -> Store:
 @pytest.fixture(scope="session")
 def smoke_grid_results() -> Any:
     """The whole smoke grid (every task × applicable method × reference seeds), run once."""
-    from harness.check import run_smoke_grid
+    from harness.judge.reference import run_smoke_grid
 
     return run_smoke_grid(progress=False)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.tables import md_escape, tex_escape
+from harness.common.text import md_escape, tex_escape
 
 
 @pytest.mark.parametrize(
@@ -62,7 +62,7 @@ def test_table_metric_typo_and_empty_scale(tmp_path: Path, capsys: pytest.Captur
 
 def test_an_unimportable_plugin_is_one_line() -> None:
     env = {**os.environ, "HARNESS_PLUGINS": "nosuchmodule"}
-    done = subprocess.run([sys.executable, "-m", "harness.cli", "list"], env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-m", "harness", "list"], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "cannot import plugin package 'nosuchmodule'" in done.stderr and "Traceback" not in done.stderr
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from harness.cells import Cell
-from harness.cli import build_parser, request_from_args
-from harness.errors import UserError
-from harness.grid import RunRequest, expand, parse_param, parse_seeds
+from harness.plan.cells import Cell
+from harness.cli import build_parser
+from harness.cli.run import request_from_args
+from harness.common.errors import UserError
+from harness.plan.grid import RunRequest, expand, parse_param, parse_seeds
 
 
 def _cells(*argv: str) -> list[Cell]:
@@ -47,7 +48,7 @@ def test_any_change_changes_key(change: dict) -> None:
 
 
 def test_unseeded_task_collapses_seeds(fake_family: list[str]) -> None:
-    from harness import registry
+    from harness.plan import registry
 
     FakeTask = registry.get_task("fake-task")
     FakeTask.seeded = False

@@ -11,15 +11,15 @@ import numpy as np
 import pytest
 import torch
 
-from harness.api import RunContext
-from harness.data import is_available, resolve
-from harness.errors import CellFailure
-from tasks.longtail import cifar_data
+from harness.plan.contract import RunContext
+from harness.plan.data import is_available, resolve
+from harness.common.errors import CellFailure
+from tasks.longtail import _cifar_data as cifar_data
 from tasks.longtail.split import Split
 from tasks.longtail.cifar import TEST, TRAIN, Cifar10LT
 from tasks.longtail.schedules import PROTOCOLS, SGDSchedule
-from tasks.longtail.cifar_train import crop_flip, draw_augmentation, pad_images, random_crop_flip, train_sgd
-from tasks.longtail.resnet import cifar_resnet, n_parameters, resnet32
+from tasks.longtail._cifar_train import crop_flip, draw_augmentation, pad_images, random_crop_flip, train_sgd
+from tasks.longtail._resnet import cifar_resnet, n_parameters, resnet32
 
 needs_cifar = pytest.mark.skipif(
     not is_available((TRAIN, TEST)),
@@ -210,9 +210,9 @@ def test_training_is_deterministic_on_cpu_and_fails_on_nan() -> None:
 
 @needs_cifar
 def test_smoke_cell_end_to_end(tmp_path: Any, cache: Any) -> None:
-    from harness.cells import Cell
-    from harness.runner import RunOptions, run_cell
-    from harness.store import Store
+    from harness.plan.cells import Cell
+    from harness.run.cell import RunOptions, run_cell
+    from harness.store.store import Store
 
     store = Store(tmp_path / "store")
     cell = Cell.build("cifar10-lt", "erm", 0, "smoke")
@@ -227,8 +227,8 @@ def test_smoke_cell_end_to_end(tmp_path: Any, cache: Any) -> None:
 
 
 def test_cosine_head_replaces_the_last_linear_layer_everywhere() -> None:
-    from tasks.longtail.heads import CosineLinear, with_head
-    from tasks.longtail.train_loop import mlp
+    from tasks.longtail._heads import CosineLinear, with_head
+    from tasks.longtail._train_loop import mlp
 
     net = with_head(cifar_resnet(8, 2, 10), "cosine")
     assert isinstance(net.linear, CosineLinear) and net.linear.weight.shape == (8, 10)

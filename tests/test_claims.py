@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.cells import Cell
-from harness.claims import claim_from_dict, load_claims_file
-from harness.errors import UserError
-from harness.stats import paired
-from harness.verdicts import INCONCLUSIVE, REFUTED, SUPPORTED, judge_all
+from harness.plan.cells import Cell
+from harness.judge.claims import claim_from_dict, load_claims_file
+from harness.common.errors import UserError
+from harness.judge.stats import paired
+from harness.judge.verdicts import INCONCLUSIVE, REFUTED, SUPPORTED, judge_all
 
 BASE = dict(id="c", title="t", url="https://kexue.fm/archives/0", date="2020-01-01", sentence="A beats B.")
 
@@ -76,11 +76,12 @@ def test_every_printed_command_runs_exactly_the_cells_its_claim_needs(tmp_path: 
     """On an empty store every claim is inconclusive and prints one command per scale it needs;
     parsed by the CLI, each selects the claim, and together their cells are every cell the
     verdict reads (both sides of every comparison on every task, at the task's deciding scale)."""
-    from harness.claims import all_claims, select_claims
+    from harness.judge.claims import all_claims, select_claims
     from harness.cli import build_parser
-    from harness.grid import cells_for_claims
-    from harness.store import Store
-    from harness.verdicts import SCALE_ORDER, verdicts_from_store
+    from harness.plan.grid import cells_for_claims
+    from harness.store.store import Store
+    from harness.judge.verdicts import verdicts_from_store
+    from harness.plan.contract import SCALE_ORDER
 
     claims = all_claims()
     assert claims
@@ -102,7 +103,7 @@ def test_every_printed_command_runs_exactly_the_cells_its_claim_needs(tmp_path: 
 
 
 def test_repeated_param_flags_build_a_grid() -> None:
-    from harness.grid import RunRequest, expand, parse_param
+    from harness.plan.grid import RunRequest, expand, parse_param
 
     cells = expand(RunRequest(["gaussian-lt"], ["focal"], [0], "smoke", [parse_param("focal.gamma=0.5"), parse_param("focal.gamma=1,2")]))
     assert sorted(c.method_params["gamma"] for c in cells) == [0.5, 1.0, 2.0]
@@ -164,7 +165,7 @@ def _toml(value: object) -> str:
 
 
 def test_declared_claims_all_load() -> None:
-    from harness.claims import all_claims
+    from harness.judge.claims import all_claims
 
     claims = all_claims("longtail")
     assert {"7615-la-loss-beats-erm", "7615-la-posthoc-beats-erm"} <= {c.id for c in claims}
@@ -183,7 +184,7 @@ def test_two_metrics_of_the_same_cells(fake_family: list[str]) -> None:
 
 
 def test_a_failed_seed_makes_the_comparison_inconclusive(fake_family: list[str], tmp_path: Path) -> None:
-    from harness.store import Store
+    from harness.store.store import Store
 
     store = Store(str(tmp_path / "store"))
     records = _records({"0.9": [0.9, 0.93, 0.91, 0.95], "0.1": [0.1, 0.11, 0.12, 0.13, 0.14]})
@@ -201,7 +202,7 @@ def test_identical_differences_are_a_degenerate_interval_not_evidence(fake_famil
 
 
 def test_holm_correction_over_the_comparisons_of_one_claim(fake_family: list[str]) -> None:
-    from harness.stats import holm
+    from harness.judge.stats import holm
 
     base = [0.50, 0.52, 0.49, 0.51, 0.50]
     d1 = [-0.010, -0.001, -0.006, -0.002, -0.009]  # one-sided p ≈ 0.018 each
@@ -230,7 +231,7 @@ def test_below_the_deciding_scale_is_only_an_indication(fake_family: list[str]) 
 
 
 def test_tolerance_is_printed_on_non_inferiority_lines(fake_family: list[str]) -> None:
-    from harness.verdict_text import verdict_lines
+    from harness.report.verdict_text import verdict_lines
 
     records = _records({"0.9": [b - 0.001 + rng.normal(0, 0.001) for b in B], "0.1": B})
     verdicts = judge_all([_claim("const[value=0.9] >= const[value=0.1]", min_delta=0.01)], records)
@@ -247,9 +248,9 @@ def test_claim_fields_are_validated(fake_family: list[str], bad: dict) -> None:
 def test_pairing_over_examples_uses_a_paired_bootstrap(tmp_path: Path) -> None:
     """Two digits-lt smoke cells with stored predictions: the bootstrap interval brackets the
     observed difference, and equals a hand-made resampling with the same generator."""
-    from harness.grid import cells_for_claims
-    from harness.scheduler import run_missing
-    from harness.store import Store
+    from harness.plan.grid import cells_for_claims
+    from harness.run.scheduler import run_missing
+    from harness.store.store import Store
 
     claim = claim_from_dict({**BASE, "tasks": ["digits-lt"], "compare": "logit_adjust > erm", "metric": "balanced_accuracy",
                              "scales": ["smoke"], "pairing": "examples"}, "test")

@@ -7,14 +7,14 @@ import math
 
 import pytest
 
-from harness import registry
-from harness.check import REFERENCE_SEEDS, compare, load_reference, merge_reference, summarize_records
+from harness.plan import registry
+from harness.judge.reference import REFERENCE_SEEDS, compare, load_reference, merge_reference, summarize_records
 
 PAIRS = [
     (t.name, m.name)
     for t in registry.tasks().values()
     for m in registry.methods().values()
-    if t.family in m.families and t.in_default_grid
+    if m.applies_to(t) and t.in_default_grid
 ]
 
 
@@ -62,9 +62,9 @@ def test_reference_update_merges_and_never_drops_other_groups() -> None:
 
 
 def test_cpu_runs_are_deterministic(tmp_path) -> None:
-    from harness.cells import Cell
-    from harness.runner import RunOptions, run_cell
-    from harness.store import Store
+    from harness.plan.cells import Cell
+    from harness.run.cell import RunOptions, run_cell
+    from harness.store.store import Store
 
     cell = Cell.build("digits-lt", "focal", 1, "smoke")
     values = []

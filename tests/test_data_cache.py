@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import data
+from harness.plan import data
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def test_cache_dir_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_task_caches_follow_harness_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tasks.longtail import cifar_data, text_data
+    from tasks.longtail import _cifar_data as cifar_data, text_data
 
     monkeypatch.setenv("HARNESS_CACHE", str(tmp_path))
     assert cifar_data.cache_dir() == tmp_path

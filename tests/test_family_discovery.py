@@ -12,10 +12,10 @@ TASK = '''
 """A toy family: the score is the method's value plus a little seed noise."""
 from typing import ClassVar
 
-from harness.api import CellResult, Method, RunContext, Task
-from harness.metrics import Metric, register_metric
-from harness.params import Param
-from harness.registry import register
+from harness.plan.contract import CellResult, Method, RunContext, Task
+from harness.plan.metrics import Metric, register_metric
+from harness.plan.params import Param
+from harness.plan.registry import register
 
 register_metric(Metric("toy_score", True, "a toy score"))
 
@@ -79,7 +79,7 @@ def test_a_new_family_needs_only_its_own_folder(tmp_path: Path) -> None:
            "HARNESS_REFERENCE": str(tmp_path / "reference")}
 
     def harness(*args: str) -> str:
-        done = subprocess.run([sys.executable, "-m", "harness.cli", *args], env=env, capture_output=True, text=True, timeout=300)
+        done = subprocess.run([sys.executable, "-m", "harness", *args], env=env, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr + done.stdout
         return done.stdout
 

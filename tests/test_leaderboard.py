@@ -12,15 +12,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness import registry
+from harness.plan import registry
 from harness.cli import main
-from harness.errors import UserError
-from tasks.leaderboard.board_file import parse_board, read_board
+from harness.common.errors import UserError
+from tasks.leaderboard._board_file import parse_board, read_board
 from tasks.leaderboard.leaderboard_tasks import sibling
-from tasks.leaderboard.scoring import evaluate, rank_board
-from harness.metrics import kendall_tau_b
-from harness.metrics import spearman as spearman_rho
-from tasks.leaderboard.ranking import agreement, competition_ranks
+from tasks.leaderboard._scoring import evaluate, rank_board
+from harness.plan.metrics import kendall_tau_b
+from harness.plan.metrics import spearman as spearman_rho
+from tasks.leaderboard._ranking import agreement, competition_ranks
 
 HEADER = "System,CoLA,MRPC,RTE\n"
 
@@ -196,7 +196,7 @@ def test_task_sets() -> None:
     paper = rank("glue", "geometric", task_set="paper")
     assert paper.tasks.endswith("|WNLI|AX") and paper.human_tasks.endswith("|WNLI")  # AX for systems only
     assert rank("superglue", "harmonic", task_set="paper").tasks.endswith("|AX-b|AX-g")
-    from tasks.leaderboard.scoring import Rules
+    from tasks.leaderboard._scoring import Rules
 
     with pytest.raises(UserError, match="the paper's rules are declared for none on this board"):
         rank_board(task("glue").board(), Rules(), method("arithmetic", task_set="paper"))
@@ -227,7 +227,7 @@ def test_cell_metrics_on_glue() -> None:
 
 
 def test_cell_key_follows_the_file_bytes(tmp_path: Path) -> None:
-    from harness.cells import Cell
+    from harness.plan.cells import Cell
 
     src = (Path(task("superglue").path())).read_text(encoding="utf-8")
     path = write(tmp_path, src, "mine.csv")
@@ -239,12 +239,12 @@ def test_cell_key_follows_the_file_bytes(tmp_path: Path) -> None:
 
 
 def test_run_cells_and_judge_the_claims(tmp_path: Path) -> None:
-    from harness.cells import Cell
-    from harness.claims import all_claims
-    from harness.runner import RunOptions
-    from harness.scheduler import execute
-    from harness.store import Store
-    from harness.verdicts import judge_all
+    from harness.plan.cells import Cell
+    from harness.judge.claims import all_claims
+    from harness.run.cell import RunOptions
+    from harness.run.scheduler import execute
+    from harness.store.store import Store
+    from harness.judge.verdicts import judge_all
 
     store = Store(tmp_path / "store")
     cells = [Cell.build(t, m, 0, "smoke") for t in ("glue", "superglue") for m in ("official", "arithmetic", "geometric", "harmonic")]
@@ -320,7 +320,7 @@ def test_own_file_through_the_verb(tmp_path: Path, capsys: pytest.CaptureFixture
 
 def test_help_imports_no_pandas_and_no_leaderboard_numerics() -> None:
     code = ("import sys; from harness.cli import build_parser; build_parser(); "
-            "print('pandas' in sys.modules, 'tasks.leaderboard.scoring' in sys.modules, 'tasks.leaderboard.board_file' in sys.modules)")
+            "print('pandas' in sys.modules, 'tasks.leaderboard._scoring' in sys.modules, 'tasks.leaderboard._board_file' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "False", "False"]
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness import registry
+from harness.plan import registry
 from harness.cli import main
-from harness.errors import UserError
+from harness.common.errors import UserError
 
 # Four systems, four tasks, the board's own totals: Mean-Rank and Meta-Ave (aggregates by name)
 # and Score (the published total; minilm's 70 is wrong: its tasks average 56.275).
@@ -46,7 +46,7 @@ def board(path: Path, **params):
 
 def official(path: Path, **params) -> dict[str, float]:
     from tasks.leaderboard.leaderboard_tasks import make_method
-    from tasks.leaderboard.scoring import rank_board
+    from tasks.leaderboard._scoring import rank_board
 
     task = board(path, **params)
     b = task.board()
@@ -120,7 +120,7 @@ def test_roles_from_the_sidecar_and_flags_on_top(tmp_path: Path) -> None:
 
 
 def test_the_sidecar_is_part_of_the_cell_key(tmp_path: Path) -> None:
-    from harness.cells import Cell
+    from harness.plan.cells import Cell
 
     path = write(tmp_path, MTEB)
     before = Cell.build("csv-board", "official", 0, "smoke", {"file": str(path)}).key
@@ -174,7 +174,7 @@ def test_another_column_as_the_total(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 def test_the_cell_counts_the_mismatch(tmp_path: Path) -> None:
     from tasks.leaderboard.leaderboard_tasks import make_method, sibling
-    from tasks.leaderboard.scoring import evaluate
+    from tasks.leaderboard._scoring import evaluate
 
     task = board(write(tmp_path, MTEB))
     b = task.board()

@@ -7,10 +7,10 @@ import numpy as np
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from harness import registry
+from harness.plan import registry
 from methods.leaderboard.aggregators import arithmetic_mean, geometric_mean, harmonic_mean
-from tasks.leaderboard.board_file import Board
-from tasks.leaderboard.scoring import Rules, rank_board
+from tasks.leaderboard._board_file import Board
+from tasks.leaderboard._scoring import Rules, rank_board
 
 scores = st.floats(min_value=0.01, max_value=100.0, allow_nan=False, allow_infinity=False)
 rows = st.lists(scores, min_size=1, max_size=12)

@@ -23,7 +23,7 @@ from methods.longtail.focal import Focal
 from methods.longtail.ldam_drw import LDAMDRW, ldam_margins
 from methods.longtail.logit_adjust import LogitAdjustLoss, LogitAdjustPosthoc
 from methods.longtail.reweight import Reweight, inverse_frequency_weights
-from tasks.longtail.train_loop import LossContext
+from tasks.longtail._train_loop import LossContext
 
 COUNTS = [500, 180, 60, 20, 7]  # a long tail, C = 5
 
@@ -181,7 +181,7 @@ def test_class_balanced_weights_and_loss() -> None:
 
 
 def test_class_balanced_rejects_beta_one() -> None:
-    from harness.errors import UserError
+    from harness.common.errors import UserError
 
     with pytest.raises(UserError):
         ClassBalanced(beta=1.0)
@@ -353,7 +353,7 @@ def test_can_diagnostics() -> None:
 
 
 def test_post_hoc_methods_declare_the_cell_they_read() -> None:
-    from harness.api import Dependency
+    from harness.plan.contract import Dependency
     from methods.longtail.erm import ERM
     from methods.longtail.logit_adjust import LogitAdjustPosthoc
 
@@ -375,10 +375,10 @@ def test_non_finite_scores_fail_the_cell_instead_of_scoring_argmax(tmp_path) -> 
     0.1000 on every seed, which then 'refuted' a claim); 10 % NaN rows scored 0.8612."""
     import numpy as np
 
-    from harness import registry
-    from harness.cells import Cell
-    from harness.runner import RunOptions, Status, run_cell
-    from harness.store import Store
+    from harness.plan import registry
+    from harness.plan.cells import Cell
+    from harness.run.cell import RunOptions, Status, run_cell
+    from harness.store.store import Store
     from methods.longtail.hooks import LongTailMethod
 
     class NanScores(LongTailMethod):

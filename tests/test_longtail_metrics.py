@@ -10,7 +10,7 @@ from sklearn.metrics import accuracy_score, balanced_accuracy_score, recall_scor
 
 from tasks.longtail.split import exp_profile
 from tasks.longtail.gaussian import GaussianLT, bayes_balanced_accuracy
-from harness.metrics import per_class_accuracy
+from harness.plan.metrics import per_class_accuracy
 from tasks.longtail.metrics import longtail_metrics
 
 

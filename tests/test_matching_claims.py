@@ -7,7 +7,7 @@ import statistics
 
 import pytest
 
-from harness.claims import all_claims
+from harness.judge.claims import all_claims
 from tasks.matching.page import published_by_task
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness import registry
-from harness.cells import Cell
-from harness.data import is_available
-from harness.errors import UserError
+from harness.plan import registry
+from harness.plan.cells import Cell
+from harness.plan.data import is_available
+from harness.common.errors import UserError
 from tasks.matching.data import BINARY, SCORE_0_5, Columns, carve, load_table, to_pairs
 from tasks.matching.tokenizer import VOCAB, basic_split, bundle_tokenizer
 
@@ -67,7 +67,7 @@ def test_carve_is_seeded_disjoint_and_complete() -> None:
 @needs_bundle
 def test_wordpiece_matches_transformers_bert_tokenizer() -> None:
     transformers = pytest.importorskip("transformers")
-    from harness.data import resolve
+    from harness.plan.data import resolve
 
     theirs = transformers.BertTokenizer(str(resolve(VOCAB)), do_lower_case=True)
     ours = bundle_tokenizer()
@@ -128,8 +128,8 @@ def test_bad_task_params_are_one_line(tmp_path: Path) -> None:
 def test_own_pair_file_runs_as_a_task(tmp_path: Path) -> None:
     """A user's CSV with a header and graded labels 1–4: no code, a recorded cell."""
     pytest.importorskip("torch")
-    from harness.runner import RunOptions, run_cell
-    from harness.store import Store
+    from harness.run.cell import RunOptions, run_cell
+    from harness.store.store import Store
 
     rng = np.random.default_rng(0)
     words = ["猫", "狗", "鱼", "鸟", "马", "牛", "羊", "猪"]

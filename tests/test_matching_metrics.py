@@ -9,7 +9,7 @@ import types
 import numpy as np
 import pytest
 
-from harness.errors import CellFailure
+from harness.common.errors import CellFailure
 from tasks.matching.metrics import (
     accuracy_at,
     exhaustive_threshold,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.data import is_available
+from harness.plan.data import is_available
 from tasks.matching.tokenizer import VOCAB
 
 torch = pytest.importorskip("torch")
@@ -15,8 +15,8 @@ pytestmark = pytest.mark.skipif(not is_available((VOCAB,)), reason="data bundle 
 from methods.matching.cosent import CoSENT  # noqa: E402
 from methods.matching.interaction import Interaction  # noqa: E402
 from tasks.matching.data import Pairs  # noqa: E402
-from tasks.matching.encoders import ScratchSize, ScratchTransformer  # noqa: E402
-from tasks.matching.protocol import Scorer  # noqa: E402
+from tasks.matching._encoders import ScratchSize, ScratchTransformer  # noqa: E402
+from tasks.matching._protocol import Scorer  # noqa: E402
 from tasks.matching.tokenizer import bundle_tokenizer  # noqa: E402
 
 SENTENCES = ["花呗怎么还款", "借呗可以提前还吗", "A plane is taking off.", "蚂蚁花呗分期", "Two dogs play in the snow with a red ball."]
@@ -61,9 +61,9 @@ def test_cross_encoder_scores_are_probabilities_of_the_pair() -> None:
 
 
 def test_smoke_cell_is_reproducible(tmp_path) -> None:
-    from harness.cells import Cell
-    from harness.runner import RunOptions, run_cell
-    from harness.store import Store
+    from harness.plan.cells import Cell
+    from harness.run.cell import RunOptions, run_cell
+    from harness.store.store import Store
 
     cell = Cell.build("bq", "sbert", 2, "smoke")
     values = []

@@ -18,13 +18,13 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from harness import registry
-from harness.cells import Cell
-from harness.errors import UserError
-from harness.lease import try_acquire
-from harness.merge import configure_merge, main_merge
-from harness.runner import RunOptions, Status, run_cell
-from harness.store import Store, decode_record, encode_record
+from harness.plan import registry
+from harness.plan.cells import Cell
+from harness.common.errors import UserError
+from harness.store.lease import try_acquire
+from harness.cli.maintain import cmd_merge as main_merge, configure_merge
+from harness.run.cell import RunOptions, Status, run_cell
+from harness.store.store import Store, decode_record, encode_record
 
 TASK = "gaussian-lt"
 
@@ -110,7 +110,7 @@ def test_disjoint_stores_merge_to_their_union(pristine, tmp_path: Path, capsys: 
         origin = a if cell in cells[:2] else b
         assert (dest / "preds" / f"{cell.key}.parquet").read_bytes() == origin.preds_path(cell.key).read_bytes()
         assert Store(dest).load_predictions(cell.key) is not None
-    from harness.compact import fsck
+    from harness.store.fsck import fsck
 
     report = fsck(Store(dest)).report
     assert (report.verified, report.legacy, len(report.damaged)) == (4, 0, 0)
@@ -189,7 +189,7 @@ def test_two_sources_disagreeing_the_first_wins_and_the_second_is_reported(prist
 
 def test_timing_metrics_may_differ(pristine, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A speed registered with measures_time follows the machine: not a conflict."""
-    from harness.metrics import Metric, register_metric
+    from harness.plan.metrics import Metric, register_metric
 
     _, cells, _ = pristine
     register_metric(Metric("merge_test_cells_per_s", True, "a speed", measures_time=True))
@@ -245,7 +245,7 @@ def test_damaged_predictions_stay_behind_and_come_later(pristine, tmp_path: Path
 def test_a_packed_source_merges(pristine, tmp_path: Path, order: str, capsys: pytest.CaptureFixture[str]) -> None:
     import hashlib
 
-    from harness.compact import compact
+    from harness.store.compact import compact
 
     store, cells, _ = pristine
     src = _store_of(pristine, tmp_path / "src", cells)
@@ -271,7 +271,7 @@ def test_a_packed_source_merges(pristine, tmp_path: Path, order: str, capsys: py
 
 
 def test_a_damaged_pack_skips_its_cells(pristine, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from harness.compact import compact
+    from harness.store.compact import compact
 
     _, cells, _ = pristine
     src = _store_of(pristine, tmp_path / "src", cells[:3])
@@ -380,8 +380,8 @@ def test_a_record_written_before_the_lease_is_compared_not_replaced(pristine, tm
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """DEST lacked the cell when merge looked; a run stores it just before merge takes its lease:
     merge looks again under the lease and compares instead of writing over the run's record."""
-    from harness import lease as leases
-    from harness.merge import merge
+    from harness.store import lease as leases
+    from harness.store.merge import merge
 
     _, cells, _ = pristine
     src = _conflicting_copy(pristine, tmp_path / "src", cells[:1], edit=cells[0])
@@ -399,6 +399,6 @@ def test_a_record_written_before_the_lease_is_compared_not_replaced(pristine, tm
 
 
 def test_importing_merge_stays_light() -> None:
-    code = "import sys, harness.merge; print(sorted(m for m in ('pyarrow', 'pandas', 'numpy', 'torch') if m in sys.modules))"
+    code = "import sys, harness.store.merge; print(sorted(m for m in ('pyarrow', 'pandas', 'numpy', 'torch') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -8,7 +8,7 @@ import math
 import pytest
 
 torch = pytest.importorskip("torch")
-from methods.ner import crf_layer  # noqa: E402
+from methods.ner import _crf_layer as crf_layer  # noqa: E402
 
 
 def brute(emissions, length, trans, start, end):
@@ -58,7 +58,7 @@ def test_crf_nll_is_a_distribution() -> None:
 
 
 def test_softmax_decoder_yields_only_valid_spans() -> None:
-    from methods.ner.tagging import SoftmaxHead
+    from methods.ner._tagging import SoftmaxHead
 
     head = SoftmaxHead(4, ("LOC", "PER"))
     # emissions that, read greedily, give O I-PER I-PER B-LOC I-PER: two invalid I- tags

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.api import DataFile
-from harness.data import is_available
-from harness.errors import UserError
+from harness.plan.contract import DataFile
+from harness.plan.data import is_available
+from harness.common.errors import UserError
 from tasks.ner import data as nd
 
 pytest.importorskip("datasets")
@@ -67,7 +67,7 @@ def need(*files: DataFile) -> None:
 
 
 def test_bundle_counts_match_the_readme() -> None:
-    from harness.data import resolve
+    from harness.plan.data import resolve
 
     need(nd.CONLL_TRAIN, nd.WNUT_TEST, nd.PD_DEV, nd.CLUENER_DEV)
     conll = nd.load_conll_file(str(resolve(nd.CONLL_TRAIN)), "iob1")
@@ -81,7 +81,7 @@ def test_bundle_counts_match_the_readme() -> None:
 
 def test_conll_iob1_differs_from_reading_it_as_bio() -> None:
     """Reading CoNLL-2003 as IOB2 would 'repair' thousands of leading I- tags."""
-    from harness.data import resolve
+    from harness.plan.data import resolve
 
     need(nd.CONLL_TEST)
     path = str(resolve(nd.CONLL_TEST))
@@ -118,10 +118,10 @@ def test_user_files_task_reads_the_example_and_rejects_bad_folders(tmp_path: Pat
 
 def test_truncation_counts_and_misses_cut_entities() -> None:
     torch = pytest.importorskip("torch")
-    from harness.api import RunContext
+    from harness.plan.contract import RunContext
     from methods.ner.globalpointer import GlobalPointer
     from tasks.ner.data import Corpus, Sentence, Splits
-    from tasks.ner.protocol import Schedule, train_and_test
+    from tasks.ner._protocol import Schedule, train_and_test
 
     torch.manual_seed(0)
     long = Sentence(tuple("abcdefghij"), ((1, 2, "X"), (7, 9, "X")))  # the second span is cut at maxlen 6

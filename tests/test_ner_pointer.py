@@ -8,8 +8,8 @@ import math
 import pytest
 
 torch = pytest.importorskip("torch")
-from methods.ner.losses import global_pointer_loss, multilabel_categorical_crossentropy  # noqa: E402
-from methods.ner.pointer import EfficientGlobalPointerHead, GlobalPointerHead, rope  # noqa: E402
+from methods.ner._losses import global_pointer_loss, multilabel_categorical_crossentropy  # noqa: E402
+from methods.ner._pointer import EfficientGlobalPointerHead, GlobalPointerHead, rope  # noqa: E402
 
 
 def test_rope_score_depends_only_on_offset() -> None:

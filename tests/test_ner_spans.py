@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.errors import UserError
+from harness.common.errors import UserError
 from tasks.ner.spans import bio_tags, check_spans, spans_from_tags
 
 

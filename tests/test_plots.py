@@ -10,9 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness import figure_guard, registry
+from harness.report import figures as figure_guard
+
+from harness.plan import registry
 from harness.cli import main
-from harness.store import Store
+from harness.store.store import Store
 
 
 # -- the guard -------------------------------------------------------------------------------
@@ -30,7 +32,7 @@ def _plot_scores(records: Any, store: Any, outdir: Path) -> list[Path]:
 def plotting(fake_family: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The fake family with a plotter, and a project root of its own (its results/figures)."""
     registry.register_plotter("testing", _plot_scores)
-    monkeypatch.setattr("harness.provenance.ROOT", tmp_path / "project")
+    monkeypatch.setattr("harness.common.files.ROOT", tmp_path / "project")
     yield tmp_path / "project" / "results" / "figures"
     registry._plotters.pop("testing", None)
 
@@ -138,7 +140,7 @@ def digits_store(tmp_path_factory: Any) -> Store:
 
 
 def test_per_class_matrix_is_the_mean_recall_of_each_class(digits_store: Store) -> None:
-    from harness.metrics import per_class_accuracy
+    from harness.plan.metrics import per_class_accuracy
     from tasks.longtail.plots import per_class_matrix
 
     records = digits_store.load(["digits-lt"])

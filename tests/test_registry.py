@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from harness import registry
+from harness.plan import registry
 from harness.cli import main
-from harness.errors import UserError
+from harness.common.errors import UserError
 
 
 def test_tasks_and_methods_are_registered_with_families() -> None:
@@ -45,7 +45,7 @@ def test_unknown_name_on_cli_exits_2(capsys: pytest.CaptureFixture[str]) -> None
 @pytest.mark.parametrize("argv", [["--help"], ["list"]])
 def test_help_and_list_import_neither_torch_nor_numpy(argv: list[str]) -> None:
     proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "harness.cli", *argv], capture_output=True, text=True, timeout=60
+        [sys.executable, "-X", "importtime", "-m", "harness", *argv], capture_output=True, text=True, timeout=60
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     imported = {line.split("|")[-1].strip().split(".")[0] for line in proc.stderr.splitlines() if "|" in line}

@@ -16,17 +16,16 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 
-from harness import registry
-from harness.errors import UserError
-from harness.html_report import (
+from harness.plan import registry
+from harness.common.errors import UserError
+from harness.report.html import (
     GENERATED_PREFIX,
     ClaimRow,
     EvidenceRow,
@@ -45,39 +44,36 @@ HOSTILE = '<script>alert("x")</script>'
 SMOKE = ["--tasks", "glue,superglue", "--methods", "leaderboard", "--scale", "smoke", "--seeds", "0", "--no-report"]
 
 
-def _hostile_class() -> type:
-    from methods.leaderboard.aggregators import Arithmetic
+def plant_hostile_record(root: Path) -> None:
+    """A record whose method name is markup, planted in the store as a hostile writer of a shared
+    store could (registered names are checked; what a store holds is not ours to trust). It is a
+    copy of an arithmetic glue cell under another key, with a valid content hash."""
+    import hashlib
 
-    return type("Hostile", (Arithmetic,), {"name": HOSTILE, "__doc__": "An arithmetic mean whose name is markup."})
+    import pyarrow.compute as pc
 
+    from harness.common.files import atomic_write_bytes
+    from harness.store.store import Store, encode_record
 
-@contextmanager
-def hostile_method() -> Iterator[str]:
-    """A method named ``<script>…`` registered only inside the block (as conftest's fakes are)."""
-    registry.load_plugins()
-    cls = registry._methods.get(HOSTILE) or _hostile_class()
-    registry.register(cls)
-    try:
-        yield HOSTILE
-    finally:
-        registry._methods.pop(HOSTILE, None)
+    table = Store(root).load_table(["glue"])
+    table = table.filter(pc.equal(table.column("method"), "arithmetic"))
+    table = table.filter(pc.equal(table.column("cell_key"), table.column("cell_key")[0]))
+    key = hashlib.sha256(HOSTILE.encode()).hexdigest()
+    for name, value in (("method", HOSTILE), ("cell_key", key)):
+        table = table.set_column(table.column_names.index(name), name, pa.array([value] * table.num_rows))
+    atomic_write_bytes(root / "records" / "glue" / f"{key}.parquet", encode_record(table))
 
 
 @lru_cache(maxsize=1)
 def smoke_store() -> Path:
     """Leaderboard smoke cells run by the CLI into a throw-away store, plus the hostile cell."""
-    from harness.cells import Cell
-    from harness.scheduler import run_missing
-    from harness.store import Store
 
     root = Path(tempfile.mkdtemp(prefix="harness-report-")) / "store"
     atexit.register(shutil.rmtree, root.parent, True)
     harness = shutil.which("harness") or sys.exit("the harness command is not installed (pip install -e .)")
     done = subprocess.run([harness, "run", *SMOKE, "--store", str(root)], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
-    with hostile_method():
-        failed = [o for o in run_missing([Cell.build("glue", HOSTILE, 0, "smoke")], Store(root)) if o.error]
-    assert not failed, failed[0].error
+    plant_hostile_record(root)
     return root
 
 
@@ -85,9 +81,9 @@ def expected_counts(root: Path) -> dict[str, int]:
     """Claim rows and table rows counted from the claim files and the raw records, without the
     report's code: per family and shown metric, the distinct (method, method params) at the
     largest scale stored for each task."""
-    from harness.claims import all_claims
-    from harness.store import Store
-    from harness.verdicts import SCALE_ORDER
+    from harness.judge.claims import all_claims
+    from harness.store.store import Store
+    from harness.plan.contract import SCALE_ORDER
 
     records = Store(root).load()
     rows = 0
@@ -108,8 +104,7 @@ def expected_counts(root: Path) -> dict[str, int]:
 def smoke_report() -> tuple[Path, Report, str]:
     """The smoke store, its report and its page (shared with the browser test)."""
     root = smoke_store()
-    with hostile_method():
-        report = build_report(root)
+    report = build_report(root)
     return root, report, render(report, "2000-01-01 00:00:00 UTC")
 
 
@@ -148,9 +143,9 @@ def test_escaping_of_every_user_string() -> None:
 
 
 def test_table_cells_published_columns_and_sort_keys() -> None:
-    from harness.html_report import html_table
-    from harness.stats import summarize
-    from harness.tables import Entry, Published, Table
+    from harness.report.html import html_table
+    from harness.judge.stats import summarize
+    from harness.report.tables import Entry, Published, Table
 
     table = Table("acc", ["t1", "t2"], ["a", "b(x=1)"], {("a", "t1"): Entry(summarize([0.5, 0.7]), bold=True),
                                                          ("b(x=1)", "t1"): Entry(summarize([0.25])),
@@ -175,9 +170,9 @@ def test_same_store_same_bytes(built: tuple[Path, Report, str]) -> None:
 
 
 def test_verdict_and_comparisons_shown(built: tuple[Path, Report, str]) -> None:
-    from harness.claims import all_claims
-    from harness.store import Store
-    from harness.verdicts import verdicts_from_store
+    from harness.judge.claims import all_claims
+    from harness.store.store import Store
+    from harness.judge.verdicts import verdicts_from_store
 
     root, report, html = built
     verdicts = {v.claim.id: v for v in verdicts_from_store(all_claims(), Store(root))}
@@ -192,7 +187,7 @@ def test_verdict_and_comparisons_shown(built: tuple[Path, Report, str]) -> None:
 
 
 def test_figures_inline_with_scale_and_n(built: tuple[Path, Report, str], tmp_path: Path) -> None:
-    from harness.store import Store
+    from harness.store.store import Store
 
     svg = b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="5" height="5"/></svg>'
     (tmp_path / "leaderboard_glue_bump.svg").write_bytes(svg)
@@ -210,8 +205,8 @@ def test_figures_inline_with_scale_and_n(built: tuple[Path, Report, str], tmp_pa
 
 
 def test_several_stores_read_as_one(built: tuple[Path, Report, str], tmp_path: Path) -> None:
-    from harness.html_report import StoreUnion, open_stores
-    from harness.store import Store
+    from harness.report.html import StoreUnion, open_stores
+    from harness.store.store import Store
 
     root = built[0]
     empty = tmp_path / "empty"
@@ -227,14 +222,13 @@ def test_several_stores_read_as_one(built: tuple[Path, Report, str], tmp_path: P
 def test_the_verb_writes_the_page(built: tuple[Path, Report, str], tmp_path: Path, capsys: Any) -> None:
     import argparse
 
-    from harness.html_report import configure_report, main_report
+    from harness.cli.report import cmd_report as main_report, configure_report
 
     parser = argparse.ArgumentParser(prog="harness")
     configure_report(parser.add_subparsers(dest="verb").add_parser("report"))
     out = tmp_path / "sub" / "page.html"
     args = parser.parse_args(["report", "--store", str(built[0]), "--out", str(out)])
-    with hostile_method():
-        assert main_report(args) == 0
+    assert main_report(args) == 0
     size = out.stat().st_size
     assert re.fullmatch(rf"wrote {re.escape(str(out))} \({size / 1024:.0f} KiB\) in [0-9.]+ s\n", capsys.readouterr().out)
     page = out.read_text(encoding="utf-8")  # rebuilt from the same store: the same bytes but the generated-at line
@@ -252,9 +246,9 @@ def test_missing_store_is_one_clear_error(tmp_path: Path) -> None:
 def test_fresh_clone_without_a_store(tmp_path: Path, monkeypatch: Any) -> None:
     """No store yet (results/runs is not committed): every claim is listed as undecided, the
     committed figures still show, and no table is invented."""
-    from harness.claims import all_claims
+    from harness.judge.claims import all_claims
 
-    import harness.html_report as html_report
+    import harness.report.html as html_report
 
     monkeypatch.setenv("HARNESS_STORE", str(tmp_path / "never-created"))
     monkeypatch.setattr(html_report, "COMMITTED_STORE", tmp_path / "no-committed-records")
@@ -266,7 +260,7 @@ def test_fresh_clone_without_a_store(tmp_path: Path, monkeypatch: Any) -> None:
 
 def test_a_fresh_clone_reads_the_committed_records(tmp_path: Path, monkeypatch: Any) -> None:
     """With no local store, the default report reads results/store: every family has tables."""
-    import harness.html_report as html_report
+    import harness.report.html as html_report
 
     if not html_report.COMMITTED_STORE.is_dir():
         pytest.skip("no committed records in this checkout")

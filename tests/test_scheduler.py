@@ -16,12 +16,12 @@ from typing import Any, Iterator
 
 import pytest
 
-from harness import registry
-from harness.cells import Cell
-from harness.graph import plan
-from harness.runner import RunOptions, Status
-from harness.scheduler import execute
-from harness.store import Store
+from harness.plan import registry
+from harness.plan.cells import Cell
+from harness.run.graph import plan
+from harness.run.cell import RunOptions, Status
+from harness.run.scheduler import execute
+from harness.store.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 PLUGINS = ROOT / "tests" / "plugins"
@@ -156,7 +156,7 @@ def test_gpu_slots_give_each_worker_one_gpu_and_record_it(chain: Path, tmp_path:
 # -- Ctrl-C ----------------------------------------------------------------------------------
 def test_ctrl_c_keeps_finished_cells_and_records_no_running_one(chain: Path, tmp_path: Path) -> None:
     store_dir = tmp_path / "s"
-    command = [sys.executable, "-m", "harness.cli", "run", "--tasks", "chain-task", "--methods", "chain_train",
+    command = [sys.executable, "-m", "harness", "run", "--tasks", "chain-task", "--methods", "chain_train",
                "--seeds", "0-11", "--scale", "smoke", "--param", "work_s=1.5", "--workers", "2",
                "--store", str(store_dir), "--no-report"]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -274,7 +274,7 @@ def test_estimates_come_from_stored_timings_of_similar_cells(chain: Path, tmp_pa
     """Before: a method never run on a task was estimated by the task's declared guess (1 s per
     chain cell; for real tasks a 1662 s estimate for a 262 s run). Now: the same method's stored
     timings, else the task's other training methods at that scale; post-processing, a measured share of that."""
-    from harness import estimate
+    from harness.run import estimate
 
     store = Store(tmp_path / "s")
     execute([Cell.build("chain-task", "chain_train", s, "smoke", {"work_s": 0.3}) for s in range(3)], store, RunOptions(progress=False))
@@ -319,8 +319,8 @@ def test_one_gpu_id_is_honoured_and_cells_go_to_the_gpu_that_is_free(chain: Path
 def test_a_pool_whose_idle_worker_died_is_started_anew(chain: Path, tmp_path: Path) -> None:
     """Review finding: pebble gives up on a pool whose only worker died while idle (an OOM kill
     between cells); the next submission raised 'Unexpected error within the Pool'."""
-    from harness.executors.pool import PoolExecutor
-    from harness.records import utc_now
+    from harness.run.executors.pool import PoolExecutor
+    from harness.store.records import utc_now
 
     store = Store(tmp_path / "s")
     executor = PoolExecutor(RunOptions(progress=False, workers=1, executor="pool"), store, utc_now())

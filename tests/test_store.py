@@ -13,13 +13,13 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from harness.cells import Cell
+from harness.plan.cells import Cell
 from harness.cli import main
-from harness.errors import UserError
-from harness.graph import Overwrite, plan
-from harness.runner import RunOptions, Status, run_cell
-from harness.scheduler import execute
-from harness.store import Store
+from harness.common.errors import UserError
+from harness.run.graph import Overwrite, plan
+from harness.run.cell import RunOptions, Status, run_cell
+from harness.run.scheduler import execute
+from harness.store.store import Store
 
 OPTS = RunOptions(progress=False)
 
@@ -95,7 +95,7 @@ def test_killed_writer_leaves_no_partial_file(tmp_path: Path) -> None:
     script = textwrap.dedent(f"""
         import numpy as np, pyarrow as pa, pyarrow.parquet as pq, sys
         from pathlib import Path
-        from harness.store import atomic_write_bytes
+        from harness.common.files import atomic_write_bytes
         table = pa.table({{"x": np.random.default_rng(0).random(30_000_000)}})
         def slow_write(handle):
             print("writing", flush=True)
@@ -157,7 +157,7 @@ def _sorted(df):  # type: ignore[no-untyped-def]
 
 
 def test_compact_packs_records_and_reads_the_same(fake_family: list[str], store: Store) -> None:
-    from harness.compact import compact
+    from harness.store.compact import compact
 
     cells = _cells("const", seeds=range(5))
     execute(cells, store, OPTS)
@@ -174,7 +174,7 @@ def test_compact_packs_records_and_reads_the_same(fake_family: list[str], store:
 
 
 def test_a_newer_loose_record_wins_over_its_packed_one(fake_family: list[str], store: Store) -> None:
-    from harness.compact import compact
+    from harness.store.compact import compact
 
     cells = _cells("const", seeds=range(3))
     execute(cells, store, OPTS)
@@ -197,7 +197,7 @@ def test_reading_compacts_past_the_threshold(fake_family: list[str], store: Stor
 
 
 def test_a_damaged_pack_is_quarantined(fake_family: list[str], store: Store, capsys: pytest.CaptureFixture[str]) -> None:
-    from harness.compact import compact
+    from harness.store.compact import compact
 
     execute(_cells("const", seeds=range(3)), store, OPTS)
     compact(store)
@@ -212,7 +212,7 @@ def test_a_damaged_pack_is_quarantined(fake_family: list[str], store: Store, cap
 
 def test_duckdb_reads_both_layouts(fake_family: list[str], store: Store) -> None:
     import duckdb
-    from harness.compact import compact
+    from harness.store.compact import compact
 
     execute(_cells("const", seeds=range(3)), store, OPTS)
     compact(store)

@@ -29,16 +29,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from harness.api import DataFile
-from harness.cells import Cell
+from harness.plan.contract import DataFile
+from harness.plan.cells import Cell
 from harness.cli import main
-from harness.errors import UserError
-from harness.lease import HOST, is_stale, pid_alive, try_acquire
-from harness.provenance import ROOT
-from harness.graph import Overwrite, plan
-from harness.runner import RunOptions, Status
-from harness.scheduler import execute
-from harness.store import Damaged, Store, decode_record, encode_record
+from harness.common.errors import UserError
+from harness.common.files import HOST
+from harness.store.lease import is_stale, pid_alive, try_acquire
+from harness.common.files import ROOT
+from harness.run.graph import Overwrite, plan
+from harness.run.cell import RunOptions
+from harness.run.scheduler import execute
+from harness.store.store import Damaged, Store, decode_record, encode_record
 
 OPTS = RunOptions(progress=False)
 OTHER_UID = 54321
@@ -69,9 +70,9 @@ def _as_other_user(code: str, *args: str) -> subprocess.CompletedProcess[str]:
         import os, sys, io, contextlib
         import pandas, pyarrow as pa, pyarrow.parquet
         pa.table({"a": [1], "b": ["x"], "t": pa.array([0], pa.timestamp("us", tz="UTC"))}).to_pandas().to_csv()
-        from harness import registry
+        from harness.plan import registry
         from harness.cli import main
-        from harness.store import Store
+        from harness.store.store import Store
         registry.load_plugins()
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             main(["results", "--store", "/nonexistent-warm-up", "--format", "csv"])  # warm lazy imports
@@ -163,7 +164,7 @@ def test_concurrent_readers_quarantine_each_damaged_file_once(fake_family: list[
     damaged = store.record_files()[:3]
     for path in damaged:
         path.write_bytes(b"PAR1" + os.urandom(200) + b"PAR1")
-    reader = "import sys; from harness.store import Store; print('ROWS', Store(sys.argv[1]).load_table().num_rows)"
+    reader = "import sys; from harness.store.store import Store; print('ROWS', Store(sys.argv[1]).load_table().num_rows)"
     procs = [subprocess.Popen([sys.executable, "-c", reader, str(store.root)], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(3)]
     results = [p.communicate(timeout=60) for p in procs]
@@ -219,7 +220,7 @@ def test_no_bit_flip_reads_back_silently(fake_family: list[str], store: Store) -
 
 def test_a_flipped_value_is_not_a_cache_hit_and_fsck_counts_it(fake_family: list[str], store: Store,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
-    from harness.compact import configure_fsck, main_fsck
+    from harness.cli.maintain import cmd_fsck as main_fsck, configure_fsck
     import argparse
 
     cells = _cells(4)
@@ -263,7 +264,7 @@ def test_records_written_before_hashes_read_unverified(fake_family: list[str], s
 # -- 5. data checksums -------------------------------------------------------------------------
 def test_an_edit_keeping_size_and_mtime_is_caught(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Was: the sha256 memo keyed on (path, size, mtime) let an edited score through (`touch -r`)."""
-    from harness.data import resolve
+    from harness.plan.data import resolve
 
     monkeypatch.setenv("HARNESS_DATA", str(tmp_path / "data"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
@@ -284,8 +285,8 @@ def test_an_edit_keeping_size_and_mtime_is_caught(tmp_path: Path, monkeypatch: p
 
 
 def test_fsck_data_rehashes_every_file(fake_family: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from harness import registry
-    from harness.compact import check_data
+    from harness.plan import registry
+    from harness.store.fsck import check_data
     from tests.conftest import FakeTask
     import hashlib
 
@@ -310,9 +311,9 @@ def test_fsck_data_rehashes_every_file(fake_family: list[str], tmp_path: Path, m
 # -- 6, 7: processes ---------------------------------------------------------------------------
 PLUGIN = '''
 import os, time
-from harness import registry
-from harness.api import CellResult, Method, RunContext, Task
-from harness.params import Param
+from harness.api import CellResult, Method, Metric, Param, RunContext, Task, registry, register_metric
+
+register_metric(Metric("score", True, "the seed"))
 
 
 class SleepTask(Task):
@@ -342,10 +343,10 @@ registry.register(Noop)
 
 RUN = '''
 import sys
-from harness.cells import Cell
-from harness.runner import RunOptions
-from harness.scheduler import execute
-from harness.store import Store
+from harness.plan.cells import Cell
+from harness.run.cell import RunOptions
+from harness.run.scheduler import execute
+from harness.store.store import Store
 store, workers, n, sleep = Store(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
 cells = [Cell.build("sleep-task", "noop", s, "smoke", {"sleep": sleep}) for s in range(n)]
 print("READY", flush=True)
@@ -464,7 +465,7 @@ def test_records_carry_no_absolute_paths(tmp_path: Path) -> None:
 
 
 def test_paths_inside_the_project_stay_relative() -> None:
-    from harness.records import portable_param
+    from harness.store.records import portable_param
 
     assert portable_param(str(ROOT / "data" / "x.csv")) == "data/x.csv"
     assert portable_param("/home/alice/boards/x.csv") == "x.csv"

@@ -14,8 +14,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from harness.provenance import ROOT
-from harness.store import Store
+from harness.common.files import ROOT
+from harness.store.store import Store
 
 COMMITTED = ROOT / "results" / "store"
 PACKS = sorted(COMMITTED.glob("packs/*/*.parquet"))

@@ -6,8 +6,8 @@ import io
 
 import pandas as pd
 
-from harness.cells import Cell, canonical_json
-from harness.tables import Published, build_table, render
+from harness.plan.cells import Cell, canonical_json
+from harness.report.tables import Published, build_table, render
 
 
 def _records(series: dict[tuple[str, float], list[float]]) -> pd.DataFrame:
@@ -49,7 +49,7 @@ def test_task_param_grid_becomes_columns(fake_family: list[str]) -> None:
 
 
 def test_a_regenerated_page_must_keep_the_committed_rows() -> None:
-    from harness.pages import lost_rows
+    from harness.report.page import lost_rows
 
     old = "## accuracy\n\n| method | a |\n|---|---|\n| erm | 1 |\n| focal | 2 |\n\n## Claims\n"
     new = "## accuracy\n\n| method | a |\n|---|---|\n| erm | 1 |\n"
@@ -60,10 +60,10 @@ def test_a_regenerated_page_must_keep_the_committed_rows() -> None:
 def test_a_column_below_its_deciding_scale_is_captioned_as_indications() -> None:
     """CIFAR-10-LT's claims decide at full only: its small-scale column in the committed page must
     say so at the table, not only in the verdicts further down."""
-    from harness.claims import all_claims
-    from harness.pages import family_page
-    from harness.provenance import ROOT
-    from harness.store import Store
+    from harness.judge.claims import all_claims
+    from harness.report.page import family_page
+    from harness.common.files import ROOT
+    from harness.store.store import Store
 
     records = Store(ROOT / "results" / "store").load(["cifar10-lt", "digits-lt"])
     page = family_page("longtail", records, all_claims("longtail"), [])

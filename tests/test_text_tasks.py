@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from harness.data import is_available
+from harness.plan.data import is_available
 from tasks.longtail import text_data as td
 
 FEWCLUE = (td.IFLYTEK_TRAIN, td.IFLYTEK_TEST, td.TNEWS_TRAIN, td.TNEWS_TEST, td.TNEWS_LABELS)
@@ -89,9 +89,9 @@ def test_clinc_counts():
 
 
 def _smoke(tmp_path, task: str, method: str = "erm", **task_params):
-    from harness.cells import Cell
-    from harness.runner import RunOptions, Status, run_cell
-    from harness.store import Store
+    from harness.plan.cells import Cell
+    from harness.run.cell import RunOptions, Status, run_cell
+    from harness.store.store import Store
 
     store = Store(tmp_path / "store")
     cell = Cell.build(task, method, 0, "smoke", task_params)
@@ -128,7 +128,7 @@ def test_clinc_smoke_cell_well_above_chance(tmp_path):
 
 @needs_clinc
 def test_minilm_missing_package_is_a_user_error(monkeypatch):
-    from harness.errors import UserError
+    from harness.common.errors import UserError
     from tasks.longtail.text import Clinc150Imbalanced
 
     monkeypatch.setattr(td, "minilm_available", lambda: False)

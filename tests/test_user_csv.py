@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from harness.cli import main
-from harness.data import is_available
+from harness.plan.data import is_available
 from tasks.longtail import text_data as td
 from tasks.longtail.user_csv import UserCsvLT, long_tail_subsample, stratified_split
 
@@ -18,7 +18,7 @@ needs_clinc = pytest.mark.skipif(not is_available((td.CLINC_IMBALANCED,)), reaso
 
 
 def _clinc_csv(path: Path, intents: int = 12) -> Path:
-    from harness.data import resolve
+    from harness.plan.data import resolve
 
     rows = json.loads(resolve(td.CLINC_IMBALANCED).read_text())["train"]
     keep = sorted({intent for _, intent in rows})[:intents]

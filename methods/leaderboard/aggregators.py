@@ -35,9 +35,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from harness.api import Method
-from harness.params import Param
-from harness.registry import register
+from harness.api import Method, Param, register
 
 FIXED = {"task_set": "official", "pair": "mean", "missing": "drop-system", "nan": "missing",
          "nonpositive": "error", "floor": 1.0, "rank_decimals": 6}

@@ -41,10 +41,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from harness.api import Dependency
-from harness.errors import UserError
-from harness.params import Param
-from harness.registry import register
+from harness.api import Dependency, Metric, Param, UserError, register, register_metric
 from methods.longtail.hooks import LongTailMethod
 
 if TYPE_CHECKING:
@@ -102,6 +99,14 @@ def alternating_normalization(a0: np.ndarray, b: np.ndarray, q: np.ndarray, alph
         out[start : start + chunk] = stack[:, -1, :]
     return out
 
+
+for _metric in (
+    Metric("can_unconfident_fraction", None, "fraction of test examples CAN counts as unconfident (and re-normalises)"),
+    Metric("can_changed", None, "fraction of test predictions CAN changed"),
+    Metric("can_confident_accuracy", True, "the base model's accuracy on the examples CAN counts as confident"),
+    Metric("can_unconfident_accuracy", True, "the base model's accuracy on the examples CAN counts as unconfident"),
+):
+    register_metric(_metric)
 
 @register
 class CAN(LongTailMethod):

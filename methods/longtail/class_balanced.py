@@ -13,9 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.errors import UserError
-from harness.params import Param
-from harness.registry import register
+from harness.api import Param, UserError, register
 from methods.longtail.hooks import LongTailMethod
 from methods.longtail.reweight import weighted_cross_entropy
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.registry import register
+from harness.api import register
 from methods.longtail.hooks import LongTailMethod
 
 

@@ -22,8 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.params import Param
-from harness.registry import register
+from harness.api import Param, register
 from methods.longtail.hooks import LongTailMethod, cross_entropy
 
 

@@ -22,7 +22,7 @@ class LongTailMethod(Method):
     families: ClassVar[tuple[str, ...]] = ("longtail",)
     @property
     def head(self) -> str:
-        """The classifier head the training loop gives the backbone (``tasks.longtail.heads``)."""
+        """The classifier head the training loop gives the backbone (``tasks.longtail._heads``)."""
         return self.p.get("head", "linear")
 
     def loss(self, logits: Any, y: Any, ctx: Any) -> Any:

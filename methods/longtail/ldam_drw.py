@@ -13,7 +13,7 @@ CE_w = Σ_i w_{y_i} CE_i / Σ_i w_{y_i}. The official schedule switches at epoch
 hence ``drw_start = 0.8`` of ``ctx.progress``.
 
 Head: as in the official code (``NormedLinear`` for LDAM in ``cifar_train.py``), f(x) are cosine
-logits of a normalised last layer (``head=cosine``, :mod:`tasks.longtail.heads`), for which s = 30
+logits of a normalised last layer (``head=cosine``, :mod:`tasks.longtail._heads`), for which s = 30
 and a margin of 0.5 are meant. ``head=linear`` keeps the backbone's plain ``Linear``: with s = 30
 on unnormalised logits and SGD lr 0.1, CIFAR-10-LT diverged to chance (0.1000 on every seed).
 """
@@ -22,9 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.errors import UserError
-from harness.params import Param
-from harness.registry import register
+from harness.api import Param, UserError, register
 from methods.longtail.class_balanced import class_balanced_weights
 from methods.longtail.hooks import LongTailMethod
 

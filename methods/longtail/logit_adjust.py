@@ -13,9 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from harness.api import Dependency
-from harness.params import Param
-from harness.registry import register
+from harness.api import Dependency, Metric, Param, register, register_metric
 from methods.longtail.hooks import LongTailMethod, cross_entropy
 
 if TYPE_CHECKING:
@@ -23,6 +21,9 @@ if TYPE_CHECKING:
 
 TAU = Param("tau", "float", 1.0, "adjustment strength τ")
 
+
+register_metric(Metric("la_margin_identity_error", False, "max |LA loss − CE with the additive margins τ·log(π_j/π_y)| (7708: ≈ 0)"))
+register_metric(Metric("la_reweight_ratio_spread", None, "largest within-class spread of LA_i/CE_i (> 0: no per-class weight reproduces LA)"))
 
 @register
 class LogitAdjustLoss(LongTailMethod):

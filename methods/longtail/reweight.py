@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.registry import register
+from harness.api import register
 from methods.longtail.hooks import LongTailMethod
 
 

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from harness.params import Param
-from harness.registry import register
+from harness.api import Param, register
 from methods.matching.base import MatchingMethod, Targets, cosine
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from harness.registry import register
+from harness.api import register
 from methods.matching.base import MatchingMethod, Targets, cosine
 
 

@@ -3,7 +3,7 @@
 ``head(hidden, types)`` returns a torch module with ``loss(h, mask, spans)``,
 ``decode(h, mask) -> [set of (start, end, type)]``, ``params_per_type()`` and ``dropped`` (gold
 spans it could not represent). ``flat`` says whether the head can hold nested spans. The
-protocol (``tasks/ner/protocol.py``) owns everything else — encoder, optimiser, batching,
+protocol (``tasks/ner/_protocol.py``) owns everything else — encoder, optimiser, batching,
 truncation, scoring — so every head is compared on the same footing. Torch is imported only
 inside ``head``.
 """

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from harness.params import Param
-from harness.registry import register
+from harness.api import Param, register
 from methods.ner.base import NerMethod
 
 
@@ -25,7 +24,7 @@ class CRF(NerMethod):
     params = (Param("lr_multiplier", "float", 1000.0, "CRF-transition learning-rate multiplier with a pretrained encoder", minimum=0.0),)
 
     def head(self, hidden: int, types: Sequence[str]) -> Any:
-        from methods.ner.tagging import CRFHead
+        from methods.ner._tagging import CRFHead
 
         return CRFHead(hidden, types)
 

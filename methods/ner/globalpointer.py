@@ -1,14 +1,13 @@
 """``globalpointer``, ``globalpointer_norope``, ``efficient_globalpointer``: span-matrix heads.
 
-See :mod:`methods.ner.pointer` for the math. ``head_size`` d = 64 as in both articles.
+See :mod:`methods.ner._pointer` for the math. ``head_size`` d = 64 as in both articles.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar, Sequence
 
-from harness.params import Param
-from harness.registry import register
+from harness.api import Param, register
 from methods.ner.base import NerMethod
 
 HEAD_SIZE = Param("head_size", "int", 64, "q/k size d per type (GP) or shared (EGP)", minimum=2)
@@ -24,10 +23,10 @@ class GlobalPointer(NerMethod):
     rope: ClassVar[bool] = True
 
     def head(self, hidden: int, types: Sequence[str]) -> Any:
-        from methods.ner.pointer import GlobalPointerHead
+        from methods.ner._pointer import GlobalPointerHead
 
         if self.p["head_size"] % 2:
-            from harness.errors import UserError
+            from harness.api import UserError
 
             raise UserError(f"{self.name}.head_size must be even for RoPE, got {self.p['head_size']}")
         return GlobalPointerHead(hidden, types, self.p["head_size"], use_rope=self.rope)
@@ -48,10 +47,10 @@ class EfficientGlobalPointer(GlobalPointer):
     name = "efficient_globalpointer"
 
     def head(self, hidden: int, types: Sequence[str]) -> Any:
-        from methods.ner.pointer import EfficientGlobalPointerHead
+        from methods.ner._pointer import EfficientGlobalPointerHead
 
         if self.p["head_size"] % 2:
-            from harness.errors import UserError
+            from harness.api import UserError
 
             raise UserError(f"{self.name}.head_size must be even for RoPE, got {self.p['head_size']}")
         return EfficientGlobalPointerHead(hidden, types, self.p["head_size"], use_rope=self.rope)

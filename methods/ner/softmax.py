@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from harness.registry import register
+from harness.api import register
 from methods.ner.base import NerMethod
 
 
@@ -15,6 +15,6 @@ class Softmax(NerMethod):
     name = "softmax"
 
     def head(self, hidden: int, types: Sequence[str]) -> Any:
-        from methods.ner.tagging import SoftmaxHead
+        from methods.ner._tagging import SoftmaxHead
 
         return SoftmaxHead(hidden, types)

@@ -26,9 +26,8 @@ import os
 import sys
 from typing import Any
 
-from harness import registry
-from harness.errors import UserError
-from harness.registry import Command, register_command, register_page
+from harness.api import registry
+from harness.api import Command, UserError, register_command, register_page
 from tasks.leaderboard.leaderboard_tasks import make_method
 from tasks.leaderboard.page import write_page
 
@@ -140,8 +139,8 @@ def run(args: argparse.Namespace) -> int:
         for path in write_page(args.store):
             print(f"wrote {path}")
         return 0
-    from tasks.leaderboard.render import view_table
-    from tasks.leaderboard.views import build_view
+    from tasks.leaderboard._render import view_table
+    from tasks.leaderboard._views import build_view
 
     task_name, task_params = board_task(args)
     more, overrides = split_params(args, task_name)

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.errors import UserError
+from harness.api import UserError
 
 ROLES = ("task", "aggregate", "ignore")
 LOWER_AS = ("100-x", "1-x", "-x", "1/x")

@@ -22,19 +22,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar, Mapping
 
-from harness.api import SCALES, CellResult, DataFile, Method, RunContext, Task
-from harness.errors import UserError
-from harness.params import Param
-from harness.registry import register
+from harness.api import CellResult, DataFile, Method, Param, RunContext, SCALES, Task, UserError, register
 
 FAMILY = "leaderboard"
-
-RANK_LIKE = (
-    "human_rank", "n_above_human", "paper_human_rank", "all_columns_human_rank", "n_unranked",
-    "n_still_above_human_vs_arithmetic", "n_score_mismatches", "n_score_mismatches_rounded",
-    "n_scores_unchecked", "max_abs_error_vs_published", "score_tolerance",
-    *(f"{m}_vs_{o}" for m in ("n_moved", "max_move") for o in ("official", "arithmetic", "geometric", "harmonic")),
-)
 
 GLUE_TEN = "CoLA|SST-2|MRPC|STS-B|QQP|MNLI-m|MNLI-mm|QNLI|RTE|WNLI"
 SUPERGLUE_EIGHT = "BoolQ|CB|COPA|MultiRC|ReCoRD|RTE|WiC|WSC"
@@ -51,7 +41,6 @@ class LeaderboardTask(Task):
         "human_rank", "paper_human_rank", "all_columns_human_rank", "kendall_tau_vs_arithmetic",
         "kendall_tau_vs_official", "n_score_mismatches", "max_abs_error_vs_published",
     )
-    higher_is_better: ClassVar[Mapping[str, bool]] = {m: False for m in RANK_LIKE}
     scales: ClassVar[Mapping[str, str]] = {s: "the whole board (pure arithmetic: every scale is the same)" for s in SCALES}
     estimate_s: ClassVar[Mapping[str, float]] = {s: 0.05 for s in SCALES}
     official_tasks: ClassVar[str] = "all"  # the benchmark's own score rule, as a task set
@@ -69,7 +58,7 @@ class LeaderboardTask(Task):
             if not path.is_file():
                 raise UserError(f"{self.name}.file={self.p['file']}: no such file; give the path of a leaderboard CSV")
             return path
-        from harness.data import resolve
+        from harness.api import resolve
 
         return resolve(self.data[0])
 
@@ -103,7 +92,7 @@ class LeaderboardTask(Task):
         """The benchmark's rules. A file of your own that lacks the benchmark's official columns
         is scored by the mean of all its task columns, and has no paper's rules (said in ``note``)."""
         from tasks.leaderboard import tasksets
-        from tasks.leaderboard.scoring import Rules
+        from tasks.leaderboard._scoring import Rules
 
         rules = Rules(official=self.official_tasks, paper=dict(self.paper_rules))
         if not self.p["file"]:
@@ -121,7 +110,7 @@ class LeaderboardTask(Task):
 
     # -- protocol ----------------------------------------------------------------------------
     def run(self, method: Method, ctx: RunContext) -> CellResult:
-        from tasks.leaderboard.scoring import evaluate
+        from tasks.leaderboard._scoring import evaluate
 
         t0 = time.monotonic()
         board = self.board()
@@ -137,7 +126,7 @@ class LeaderboardTask(Task):
 
 @lru_cache(maxsize=32)
 def _read_cached(path: str, size: int, mtime_ns: int, human: str, source: str, roles: Any) -> Any:
-    from tasks.leaderboard.board_file import read_board
+    from tasks.leaderboard._board_file import read_board
 
     return read_board(path, human=human, source=source, roles=roles)
 
@@ -298,7 +287,7 @@ class CsvBoard(LeaderboardTask):
     def rules(self, board: Any = None) -> Any:
         """The board's own score rule (sidecar ``official``, default: the mean of every task column)."""
         from tasks.leaderboard import tasksets
-        from tasks.leaderboard.scoring import Rules
+        from tasks.leaderboard._scoring import Rules
 
         board = board if board is not None else self.board()
         official = self.config().get("official", "all")
@@ -309,7 +298,7 @@ class CsvBoard(LeaderboardTask):
 def make_method(name: str, overrides: Mapping[str, Any] | None = None, like: Method | None = None) -> Method:
     """Aggregator ``name`` with the params it declares, taken from ``like`` (another aggregator)
     and then ``overrides``; a method of another family is one clear error."""
-    from harness import registry
+    from harness.api import registry
 
     cls = registry.get_method(name)
     if FAMILY not in cls.families:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness import registry
+from harness.api import registry
 from tasks.leaderboard.leaderboard_tasks import make_method
 
 from tasks.leaderboard.leaderboard_tasks import FAMILY
@@ -19,12 +19,12 @@ TOP = 20
 
 def claim_verdicts(store_dir: str | None) -> list[str]:
     """The verdict lines of the family's claims, after running the cells they need (reusing stored ones)."""
-    from harness.claims import all_claims
-    from harness.grid import cells_for_claims
-    from harness.scheduler import run_missing
-    from harness.store import Store
-    from harness.verdict_text import verdict_lines
-    from harness.verdicts import verdicts_from_store
+    from harness.judge.claims import all_claims
+    from harness.plan.grid import cells_for_claims
+    from harness.run.scheduler import run_missing
+    from harness.store.store import Store
+    from harness.report.verdict_text import verdict_lines
+    from harness.judge.verdicts import verdicts_from_store
 
     if store_dir is None:
         import tempfile
@@ -40,9 +40,9 @@ def claim_verdicts(store_dir: str | None) -> list[str]:
 
 
 def build_page(store_dir: str | None, figure_dir: Path) -> tuple[str, list[Path]]:
-    from tasks.leaderboard.scoring import published_check
-    from tasks.leaderboard.render import bump_chart, published_table, rule_columns, rule_table, tau_table, view_table
-    from tasks.leaderboard.views import build_view, rule_rows
+    from tasks.leaderboard._scoring import published_check
+    from tasks.leaderboard._render import bump_chart, published_table, rule_columns, rule_table, tau_table, view_table
+    from tasks.leaderboard._views import build_view, rule_rows
 
     rows, sections, published, figures = [], [], [], []
     for name, cls in registry.tasks().items():
@@ -130,7 +130,7 @@ def build_page(store_dir: str | None, figure_dir: Path) -> tuple[str, list[Path]
 
 def write_page(store_dir: str | None) -> list[str]:
     """Regenerate ``results/tables/leaderboards.md`` and the bump charts; the written paths."""
-    from harness.provenance import ROOT
+    from harness.api import ROOT
 
     text, figures = build_page(store_dir, ROOT / "results" / "figures")
     path = ROOT / "results" / "tables" / "leaderboards.md"

@@ -17,7 +17,7 @@ import difflib
 import re
 from dataclasses import dataclass
 
-from harness.errors import UserError
+from harness.api import UserError
 
 _FIRST = re.compile(r"^first(\d+)$")
 

@@ -4,7 +4,7 @@ Training set: n_c = ⌊5000·ρ^(−c/9)⌋ images of each class c (EXP profile;
 a seeded random subset drawn as kaidic/LDAM-DRW's ``IMBALANCECIFAR10`` draws it (``subset_seed``,
 default 0 as there); test set: the balanced 10,000 images. The bundle's images are JPEG
 (quality ≈ 75), so published numbers (PNG-exact CIFAR-10) are beside ours for direction only. Images are decoded once
-and cached as uint8 (``tasks.longtail.cifar_data``); training (``tasks.longtail.cifar_train``)
+and cached as uint8 (``tasks.longtail._cifar_data``); training (``tasks.longtail._cifar_train``)
 keeps them on the device, augments there (pad-4 random crop + horizontal flip, batched) and
 normalises with the CIFAR-10 mean/std of the LDAM-DRW code.
 
@@ -38,9 +38,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from harness.api import CellResult, DataFile, Method, RunContext
-from harness.params import Param
-from harness.registry import register
+from harness.api import CellResult, DataFile, Method, Param, RunContext, register
 from tasks.longtail.longtail_task import SHOT_PARAMS, LongTailTask
 from tasks.longtail.schedules import PROTOCOLS, SGDSchedule
 from tasks.longtail.split import Split, exp_profile
@@ -98,8 +96,8 @@ class Cifar10LT(LongTailTask):
         return [math.ceil(n / divisor) for n in exp_profile(N_MAX, self.p["rho"], N_CLASSES)]
 
     def load(self, scale: str) -> Split:
-        from harness.data import resolve
-        from tasks.longtail.cifar_data import load_images
+        from harness.api import resolve
+        from tasks.longtail._cifar_data import load_images
 
         x_train, y_train = load_images(resolve(TRAIN), TRAIN.sha256, self.train_counts(scale), seed=self.p["subset_seed"])
         per_test = SCALES[scale].test_per_class
@@ -112,7 +110,7 @@ class Cifar10LT(LongTailTask):
         return base if epochs is None else base.compressed(epochs)
 
     def model(self, split: Split, scale: str = "full") -> Any:
-        from tasks.longtail.resnet import cifar_resnet
+        from tasks.longtail._resnet import cifar_resnet
 
         spec = SCALES[scale]
         return cifar_resnet(spec.depth, spec.width, split.n_classes)
@@ -120,7 +118,7 @@ class Cifar10LT(LongTailTask):
     def _train(self, method: Method, split: Split, ctx: RunContext) -> np.ndarray:
         import numpy as np
 
-        from tasks.longtail.cifar_train import train_sgd
+        from tasks.longtail._cifar_train import train_sgd
 
         t0 = time.monotonic()
         logits, history = train_sgd(
@@ -133,7 +131,7 @@ class Cifar10LT(LongTailTask):
         return logits
 
     def run(self, method: Method, ctx: RunContext) -> CellResult:
-        from tasks.longtail.cifar_train import resolve_precision
+        from tasks.longtail._cifar_train import resolve_precision
 
         self._trained_note, self._best_epoch = "", {}
         result = super().run(method, ctx)

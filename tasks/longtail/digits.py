@@ -7,10 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from harness.data import sha256_of
-from harness.errors import UserError
-from harness.params import Param
-from harness.registry import register
+from harness.api import Param, UserError, register, sha256_of
 from tasks.longtail.longtail_task import SHOT_PARAMS, LongTailTask
 from tasks.longtail.schedules import Schedule
 from tasks.longtail.split import Split, exp_profile
@@ -79,6 +76,6 @@ class DigitsLT(LongTailTask):
         return Schedule(epochs=epochs, batch_size=64, lr=3e-3, weight_decay=1e-4)
 
     def model(self, split: Split):  # noqa: ANN201 - a torch module
-        from tasks.longtail.train_loop import mlp
+        from tasks.longtail._train_loop import mlp
 
         return mlp(split.x_train.shape[1], split.n_classes, hidden=128)

@@ -11,8 +11,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, ClassVar
 
-from harness.params import Param
-from harness.registry import register
+from harness.api import Param, register
 from tasks.longtail.longtail_task import SHOT_PARAMS, LongTailTask
 from tasks.longtail.metrics import longtail_metrics
 from tasks.longtail.schedules import Schedule
@@ -68,7 +67,7 @@ class GaussianLT(LongTailTask):
         return Schedule(epochs=epochs, batch_size=256, lr=5e-2)
 
     def model(self, split: Split):  # noqa: ANN201 - a torch module
-        from tasks.longtail.train_loop import mlp
+        from tasks.longtail._train_loop import mlp
 
         return mlp(2, 2, hidden=0)
 

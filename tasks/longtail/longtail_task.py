@@ -9,9 +9,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
-from harness.api import CellResult, Method, RunContext, Task
-from harness.errors import CellFailure
-from harness.params import Param
+from harness.api import CellFailure, CellResult, Method, Param, RunContext, Task
 from tasks.longtail.metrics import longtail_metrics
 from tasks.longtail.schedules import Schedule
 from tasks.longtail.split import Split
@@ -43,7 +41,7 @@ class LongTailTask(Task):
     @classmethod
     def example_metric(cls, predictions: Any, metric: str) -> Callable[[Any], float] | None:
         """Accuracy and balanced accuracy recomputed on resampled test examples (label, prediction)."""
-        from harness.metrics import accuracy, balanced_accuracy
+        from harness.api import accuracy, balanced_accuracy
 
         y, pred = predictions["y"].to_numpy(), predictions["pred"].to_numpy()
         n_classes = int(max(y.max(), pred.max())) + 1
@@ -57,7 +55,7 @@ class LongTailTask(Task):
         return {}
 
     def _train(self, method: Method, split: Split, ctx: RunContext) -> np.ndarray:
-        from tasks.longtail.train_loop import train_logits
+        from tasks.longtail._train_loop import train_logits
 
         return train_logits(self.model(split), split.x_train, split.y_train, split.x_test, split.counts, method, self.schedule(ctx.scale), ctx)
 

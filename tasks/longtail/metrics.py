@@ -11,7 +11,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from harness.metrics import per_class_accuracy
+from harness.api import Metric, per_class_accuracy, register_metric
+
+for _metric in (
+    Metric("prior_weighted_accuracy", True, "Σ_c π_c·acc_c: the accuracy of a test set distributed like the training set"),
+    Metric("many_shot_accuracy", True, "mean recall of the classes with more than 100 training examples"),
+    Metric("medium_shot_accuracy", True, "mean recall of the classes with 20 to 100 training examples"),
+    Metric("few_shot_accuracy", True, "mean recall of the classes with fewer than 20 training examples"),
+    Metric("bayes_balanced_accuracy", None, "the Bayes-optimal balanced accuracy of the synthetic problem (analytic)"),
+    Metric("bayes_rule_balanced_accuracy", None, "the Bayes-optimal balanced rule's balanced accuracy on this test set"),
+    Metric("best_epoch_accuracy", True, "test accuracy of the best epoch (the published LDAM-DRW protocol reports it)"),
+):
+    register_metric(_metric)
 
 if TYPE_CHECKING:
     import numpy as np

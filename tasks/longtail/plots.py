@@ -13,7 +13,7 @@ Drawn from stored records and per-example predictions only (``harness plot``); P
   of an ``erm`` base, and of a ``logit_adjust`` base — so no point of one base joins another's
   line.
 
-Each figure tells ``harness.figure_guard`` the cells it was drawn from, so that ``harness plot``
+Each figure tells ``harness.report.figures`` the cells it was drawn from, so that ``harness plot``
 can refuse to replace a committed figure with one drawn from fewer cells.
 """
 
@@ -24,10 +24,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from harness import registry
-from harness.api import SCALES
-from harness.figure_guard import record_sources
-from harness.metrics import per_class_accuracy
+from harness.api import registry
+from harness.api import SCALES, figure_sources as record_sources, per_class_accuracy
 
 MANY_CLASSES = 20  # above this, classes are grouped into frequency bands
 BANDS = 6  # frequency bands of the many-class figure

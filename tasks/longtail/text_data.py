@@ -35,8 +35,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.api import DataFile
-from harness.data import resolve
+from harness.api import DataFile, resolve
 
 if TYPE_CHECKING:
     import numpy as np
@@ -265,8 +264,8 @@ def minilm_version() -> str:
 
 
 def cache_root() -> Path:
-    """The project's one cache folder (``harness.data.cache_dir``: ``$HARNESS_CACHE`` first)."""
-    from harness.data import cache_dir
+    """The project's one cache folder (``harness.plan.data.cache_dir``: ``$HARNESS_CACHE`` first)."""
+    from harness.api import cache_dir
 
     return cache_dir()
 

@@ -22,9 +22,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from harness.errors import UserError
-from harness.params import Param
-from harness.registry import register
+from harness.api import Param, UserError, register
 from tasks.longtail import text_data as td
 from tasks.longtail.text import NGRAM_MAX, TextLongTailTask, by_scale, ngram_params, shot_params
 
@@ -134,7 +132,7 @@ class UserCsvLT(TextLongTailTask):
         self.scheme = self.p["scheme"]
 
     def fingerprint(self) -> str:
-        from harness.data import sha256_of
+        from harness.api import sha256_of
 
         files = [f for f in (self.p["data"], self.p["test_data"]) if f]
         if not files:

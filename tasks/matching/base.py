@@ -28,9 +28,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from harness.api import CellResult, Method, RunContext, Task
-from harness.errors import UserError
-from harness.params import Param
+from harness.api import CellResult, Method, Param, RunContext, Task, UserError
 from tasks.matching.data import HF_PREFIX, Columns, LabelRange, Pairs, load_hub, subsample, to_pairs
 from tasks.matching.metrics import exhaustive_threshold, optimal_threshold, spearman100, threshold_metrics
 
@@ -74,7 +72,6 @@ COMMON_PARAMS = (
 class MatchingTask(Task):
     family: ClassVar[str] = "matching"
     primary_metric: ClassVar[str] = "spearman"
-    higher_is_better: ClassVar[dict[str, bool]] = {}  # every metric here: higher is better
     table_metrics: ClassVar[tuple[str, ...]] = ("spearman", "accuracy")
     max_threads: ClassVar[int | None] = 1  # a small encoder: a second thread mostly spins on this shared CPU
     labels: ClassVar[LabelRange]
@@ -117,7 +114,7 @@ class MatchingTask(Task):
 
     # -- model ------------------------------------------------------------------------------
     def encoder(self, scale: str, cross: bool, train: Pairs) -> Any:
-        from tasks.matching import encoders
+        from tasks.matching import _encoders as encoders
 
         b = BUDGETS[scale]
         maxlen = int(b.maxlen * self.maxlen_factor) * (2 if cross else 1)  # 8860: the pair gets twice the length
@@ -139,7 +136,7 @@ class MatchingTask(Task):
 
     # -- cell -------------------------------------------------------------------------------
     def run(self, method: Method, ctx: RunContext) -> CellResult:
-        from tasks.matching.protocol import Schedule, train_and_score
+        from tasks.matching._protocol import Schedule, train_and_score
 
         t_load = time.monotonic()
         train, valid, test = self.splits(ctx.scale)

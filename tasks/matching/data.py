@@ -6,7 +6,7 @@ sentences hold ``"``), JSON lines with the ``json`` builder, and ``hf:<id>`` wit
 builder for a user who has a network (never on these machines). The same reader serves all of
 them, so a user's file is checked exactly as the bundle is.
 
-Bad input is one line (:class:`harness.errors.UserError`): a column that is not in the file, a
+Bad input is one line (:class:`harness.common.errors.UserError`): a column that is not in the file, a
 label that is not a number or lies outside the task's declared range. A pair with an empty
 sentence is skipped and counted (the count is in the cell's notes), since a few blank lines in
 a large file should not stop a run; a file with no usable pair is an error.
@@ -21,9 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.api import DataFile
-from harness.data import resolve
-from harness.errors import UserError
+from harness.api import DataFile, UserError, resolve
 
 if TYPE_CHECKING:
     import numpy as np
@@ -105,7 +103,7 @@ def _quiet_datasets() -> Any:
 
 def _cache_dir() -> str:
     """Hugging Face's Arrow cache of our files, under the project's cache (``$HARNESS_CACHE``)."""
-    from harness.data import cache_dir
+    from harness.api import cache_dir
 
     return str(cache_dir() / "hf-datasets")
 

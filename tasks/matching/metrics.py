@@ -10,7 +10,7 @@
 * :func:`threshold_metrics` — accuracy × 100 and F1 × 100 at a fixed threshold (chosen on valid,
   applied to test).
 
-Every function raises :class:`harness.errors.CellFailure` with one line rather than returning
+Every function raises :class:`harness.common.errors.CellFailure` with one line rather than returning
 NaN: a constant score vector, a split with one class, or mismatched lengths.
 """
 
@@ -18,7 +18,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from harness.errors import CellFailure
+from harness.api import CellFailure, Metric, register_metric
+
+for _metric in (
+    Metric("accuracy_powell", True, "test accuracy at the threshold Powell's method finds on valid (bojone/CoSENT's rule)"),
+    Metric("threshold", None, "the decision threshold chosen on valid"),
+    Metric("valid_accuracy", True, "valid accuracy at the chosen threshold"),
+    Metric("valid_spearman", True, "Spearman ρ on the valid split at the kept epoch"),
+    Metric("valid_spearman_epoch1", True, "Spearman ρ on the valid split after the first epoch"),
+):
+    register_metric(_metric)
+
 
 if TYPE_CHECKING:
     import numpy as np

@@ -15,8 +15,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from harness import registry
-from harness.provenance import ROOT
+from harness.api import registry
+from harness.api import ROOT
 
 FAMILY = "matching"
 METHODS = ("cosent", "sbert", "cosine_mse", "interaction")
@@ -98,9 +98,9 @@ def calibration_line(all_records: Any) -> str:
 
 
 def build_page(store_dir: str | None, scale: str = "small") -> str:
-    from harness.claims import all_claims
-    from harness.store import Store
-    from harness.verdicts import judge_all
+    from harness.judge.claims import all_claims
+    from harness.store.store import Store
+    from harness.judge.verdicts import judge_all
 
     tasks = [name for name, cls in registry.tasks().items() if cls.family == FAMILY]
     all_records = Store(store_dir).load(tasks)

@@ -8,7 +8,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from harness import registry
+from harness.api import registry
 from tasks.matching.page import FAMILY, METHODS, default_records, published_by_task
 
 ORDER = ("atec", "bq", "lcqmc", "pawsx", "stsb-zh", "afqmc", "stsb-en", "mrpc")

@@ -18,11 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from harness.api import DataFile
-from harness.errors import UserError
-from harness.params import Param
-from harness.metrics import Metric, register_metric
-from harness.registry import register
+from harness.api import DataFile, Metric, Param, UserError, register, register_metric
 
 # Scoring speeds, measured in the cell: not reproducible, so kept out of the numeric reference.
 for _name, _what in (
@@ -178,13 +174,13 @@ class PairFile(MatchingTask):
     def fingerprint(self) -> str:
         if self.p["path"] == "bundle":
             return super().fingerprint()
-        from harness.data import sha256_of
+        from harness.api import sha256_of
 
         paths = [self.p["path"], self.p["valid_path"], self.p["test_path"]]
         return ",".join(sha256_of(Path(p)) if Path(p).is_file() else f"missing:{p}" for p in paths if p)
 
     def _read(self, path: str) -> Pairs:
-        from harness.data import resolve
+        from harness.api import resolve
 
         file = resolve(self.data[0]) if path == "bundle" else Path(path).expanduser()
         delim = "\t" if self.p["delimiter"] == "tab" else ","

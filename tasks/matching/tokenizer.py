@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from harness.api import DataFile
-from harness.data import resolve
+from harness.api import DataFile, resolve
 
 VOCAB = DataFile(
     "vocab/bert-base-chinese-vocab.txt",

@@ -20,9 +20,7 @@ from __future__ import annotations
 import time
 from typing import Any, ClassVar
 
-from harness.api import CellResult, Method, RunContext, Task
-from harness.errors import UserError
-from harness.params import Param
+from harness.api import CellResult, Method, Param, RunContext, Task, UserError
 from tasks.ner.data import SPLIT_SEED, Splits, subsample
 
 # (train, valid, test) sentence caps per scale; None = all
@@ -42,7 +40,7 @@ MAXLEN = Param("maxlen", "int", 0, "truncate sentences to this many tokens (0: t
 
 
 def schedules() -> dict[str, Any]:
-    from tasks.ner.protocol import Schedule
+    from tasks.ner._protocol import Schedule
 
     return {
         "smoke": Schedule(epochs=3, batch_size=16, lr=1e-2, maxlen=128, emb=32, hidden=32),
@@ -55,15 +53,6 @@ class NerTask(Task):
     family: ClassVar[str] = "ner"
     primary_metric: ClassVar[str] = "f1"
     table_metrics: ClassVar[tuple[str, ...]] = ("f1", "valid_f1", "params_per_type", "train_sents_per_cpu_s", "predict_sents_per_cpu_s")
-    higher_is_better: ClassVar[dict[str, bool]] = {
-        "params_per_type": False,
-        "head_params": False,
-        "test_truncated": False,
-        "train_spans_truncated": False,
-        "train_spans_overlap_dropped": False,
-        "gold_tags_repaired": False,
-        "cell_cpu_s": False,
-    }
     max_threads: ClassVar[int | None] = 1  # a 1×64 BiLSTM: a second thread mostly spins
     lang: ClassVar[str] = "zh"
     estimate_s: ClassVar[dict[str, float]] = {"smoke": 3.0, "small": 25.0, "full": 1800.0}  # CPU seconds, one thread (full: GPU with hf:)
@@ -105,7 +94,7 @@ class NerTask(Task):
         return replace(sched, maxlen=self.p["maxlen"]) if self.p["maxlen"] else sched
 
     def run(self, method: Method, ctx: RunContext) -> CellResult:
-        from tasks.ner.protocol import train_and_test
+        from tasks.ner._protocol import train_and_test
 
         t0, c0 = time.monotonic(), time.process_time()
         splits = self.load(ctx.scale)

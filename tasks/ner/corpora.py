@@ -17,9 +17,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from harness.data import resolve
-from harness.metrics import Metric, register_metric
-from harness.registry import register
+from harness.api import Metric, register, register_metric, resolve
 
 # Speeds and the cell's CPU time: measured, not reproducible, so kept out of the numeric reference.
 for _name, _what in (

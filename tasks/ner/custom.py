@@ -16,10 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from harness.data import sha256_of
-from harness.errors import UserError
-from harness.params import Param
-from harness.registry import register
+from harness.api import Param, UserError, register, sha256_of
 from tasks.ner import data as nd
 from tasks.ner.base import ENCODER, MAXLEN, NerTask
 from tasks.ner.data import Corpus, Splits

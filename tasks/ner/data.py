@@ -25,8 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
-from harness.api import DataFile
-from harness.errors import UserError
+from harness.api import DataFile, UserError
 from tasks.ner.spans import Span, check_spans, spans_from_tags
 
 

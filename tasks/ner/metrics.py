@@ -12,7 +12,22 @@ from __future__ import annotations
 from collections import Counter
 from typing import Iterable, Sequence
 
+from harness.api import Metric, register_metric
 from tasks.ner.spans import Span
+
+for _metric in (
+    Metric("f1_*", True, "exact-span F1 of one entity type (micro over the corpus)"),
+    Metric("valid_f1", True, "exact-span F1 on the valid split at the kept epoch"),
+    Metric("params_per_type", False, "head parameters per entity type"),
+    Metric("head_params", False, "parameters of the head (the encoder excluded)"),
+    Metric("n_train", None, "training sentences"),
+    Metric("n_test", None, "test sentences"),
+    Metric("test_truncated", False, "test sentences cut at maxlen (their spans past it count as missed)"),
+    Metric("train_spans_truncated", False, "training spans lost to maxlen"),
+    Metric("train_spans_overlap_dropped", False, "overlapping training spans a tagging head cannot represent"),
+    Metric("gold_tags_repaired", False, "ill-formed gold tag sequences repaired when read (I- without B-)"),
+):
+    register_metric(_metric)
 
 
 def _prf(tp: int, n_pred: int, n_gold: int) -> tuple[float, float, float]:

@@ -4,7 +4,7 @@ then the claim verdicts — all read from the store (``harness table --write``).
 Rows are the five heads; each table holds the newest record per cell at the highest scale
 stored for that task (``full`` > ``small`` > ``smoke``), bundled corpora and the from-scratch
 encoder only. Cells: mean ± sample std (n seeds). Speeds are per CPU second of one torch thread
-(see :mod:`tasks.ner.protocol`), with the ratio to CRF of the same task beside the articles'
+(see :mod:`tasks.ner._protocol`), with the ratio to CRF of the same task beside the articles'
 ratio. Torch-free; pandas is imported when the page is written.
 """
 
@@ -14,12 +14,12 @@ import math
 from pathlib import Path
 from typing import Any
 
-from harness.registry import register_page
+from harness.api import register_page
 
 FAMILY = "ner"
 TASKS = ("peoples-daily", "cluener", "conll2003", "wnut17")
 METHODS = ("crf", "softmax", "globalpointer", "globalpointer_norope", "efficient_globalpointer")
-SCALES = ("full", "small", "smoke")
+from harness.api import SCALE_ORDER
 # Published, BERT-base (kexue.fm/archives/8373 and /8877): test F1 on People's Daily and CLUENER
 PUBLISHED_F1 = {
     "peoples-daily": {"crf": 95.46, "globalpointer": 95.51, "globalpointer_norope": 62.59, "efficient_globalpointer": 95.36},
@@ -42,7 +42,7 @@ micro F1 (equal to seqeval strict IOB2)."""
 
 
 def _records(store_dir: str | None) -> Any:
-    from harness.store import Store
+    from harness.store.store import Store
 
     df = Store(store_dir).load(list(TASKS))
     if len(df) and "p_encoder" in df:
@@ -54,7 +54,7 @@ def _records(store_dir: str | None) -> Any:
 
 def _scale_of(df: Any, task: str) -> str | None:
     present = set(df.loc[df["task"] == task, "scale"]) if len(df) else set()
-    return next((s for s in SCALES if s in present), None)
+    return next((s for s in SCALE_ORDER if s in present), None)
 
 
 def _cell(values: list[float], digits: int = 2, scale: float = 1.0) -> str:
@@ -144,17 +144,17 @@ def build_page(store_dir: str | None) -> str:
 
 
 def _verdicts(store_dir: str | None) -> list[str]:
-    from harness.claims import all_claims
-    from harness.store import Store
-    from harness.verdict_text import verdict_lines
-    from harness.verdicts import verdicts_from_store
+    from harness.judge.claims import all_claims
+    from harness.store.store import Store
+    from harness.report.verdict_text import verdict_lines
+    from harness.judge.verdicts import verdicts_from_store
 
     claims = all_claims(FAMILY)
     return verdict_lines(verdicts_from_store(claims, Store(store_dir)))
 
 
 def write_page(store_dir: str | None) -> list[str]:
-    from harness.provenance import ROOT
+    from harness.api import ROOT
 
     path = Path(ROOT) / "results" / "tables" / f"{FAMILY}.md"
     path.parent.mkdir(parents=True, exist_ok=True)

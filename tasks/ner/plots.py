@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.registry import register_plotter
+from harness.api import SCALE_ORDER, register_plotter
 
 TASKS = ("peoples-daily", "cluener", "conll2003", "wnut17")
 COLOURS = {"crf": "#1f77b4", "softmax": "#7f7f7f", "globalpointer": "#d62728", "globalpointer_norope": "#ff9896", "efficient_globalpointer": "#2ca02c"}
@@ -30,7 +30,7 @@ def f1_vs_speed(records: Any, store: Any, outdir: Path) -> list[Path]:
     fig, axes = plt.subplots(1, len(tasks), figsize=(3.6 * len(tasks), 3.2), squeeze=False)
     for ax, task in zip(axes[0], tasks):
         rows = records[records["task"] == task]
-        scale = next(s for s in ("full", "small", "smoke") if s in set(rows["scale"]))
+        scale = next(s for s in SCALE_ORDER if s in set(rows["scale"]))
         rows = rows[rows["scale"] == scale]
         for method, colour in COLOURS.items():
             sel = rows[rows["method"] == method]

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from harness.errors import UserError
+from harness.api import UserError
 
 Span = tuple[int, int, str]
 SCHEMES = ("bio", "iob1", "bioes")

@@ -8,11 +8,11 @@ import time
 from pathlib import Path
 from typing import ClassVar
 
-from harness.api import CellResult, Dependency, Method, RunContext, Task
-from harness.errors import CellFailure
-from harness.metrics import Metric, register_metric
-from harness.params import Param
-from harness.registry import register
+from harness.plan.contract import CellResult, Dependency, Method, RunContext, Task
+from harness.common.errors import CellFailure
+from harness.plan.metrics import Metric, register_metric
+from harness.plan.params import Param
+from harness.plan.registry import register
 
 register_metric(Metric("chain_score", True, "a test score"))
 

@@ -1,0 +1,229 @@
+"""``harness run``: from flags or a suite file to a cell graph, run, then the table and verdicts."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from harness.cli.common import csv_list, open_store, store_arg
+from harness.common.errors import UserError
+
+
+def configure_run(p: argparse.ArgumentParser) -> None:
+    p.add_argument("suite", nargs="?", help="a TOML suite file (same keys as the flags)")
+    p.add_argument("--suite", dest="suite_flag", help="a TOML suite file; flags override it")
+    p.add_argument("--tasks", help="task or family names, comma-separated")
+    p.add_argument("--methods", help="method (or family) names, comma-separated")
+    p.add_argument("--claims", help="run exactly the cells these claims need: claim ids, family names or 'all'")
+    p.add_argument("--no-baseline", action="store_true", help="do not add the family's baseline method to --methods")
+    p.add_argument("--seeds", help="e.g. 0-4 or 0,2,5 (default 0-2)")
+    p.add_argument("--scale", choices=["smoke", "small", "full", "auto"], help="default auto: full with CUDA, else small")
+    p.add_argument("--param", action="append", default=[], metavar="[OWNER.]NAME=V1,V2", help="a param value or grid; repeatable")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="default auto")
+    p.add_argument("--workers", type=int, help="cells run at once on this machine (default 1; capped at the CPU cores)")
+    p.add_argument("--executor", choices=["local", "pool", "ray", "slurm"],
+                   help="where cells run (default: pool with --workers > 1 or on GPUs, else local); see README 'Running on a cluster'")
+    p.add_argument("--gpus", help="GPU ids for cell slots, e.g. 0,1 (default: every visible GPU, with --device cuda)")
+    p.add_argument("--cells-per-gpu", type=int, help="cells sharing each GPU at once (default 1)")
+    p.add_argument("--retries", type=int, help="re-runs of a cell whose worker died (default 0); a cell that raised is not retried")
+    p.add_argument("--address", help="ray: the cluster to join (auto, or host:port; default: start a local Ray)")
+    p.add_argument("--partition", help="slurm: the partition to submit to")
+    p.add_argument("--gpus-per-node", type=int, help="slurm: GPUs per job (default 1 with --device cuda, else 0)")
+    p.add_argument("--time", type=int, metavar="MINUTES", help="slurm: time limit per job (default 60)")
+    p.add_argument("--slurm-backend", choices=["slurm", "local"],
+                   help="slurm: 'local' runs the same submitit jobs as processes here (no cluster; what CI tests)")
+    p.add_argument("--overwrite", choices=["never", "missing", "always"], help="never (default): skip finished cells")
+    p.add_argument("--timeout", type=float, help="seconds per cell before it is failed")
+    p.add_argument("--dry-run", action="store_true", help="print the cell graph (train, post-process after which base, cached) and a time estimate; run nothing")
+    p.add_argument("--no-report", action="store_true", help="do not print the table and verdicts at the end")
+
+    store_arg(p)
+
+
+def _load_suite(path: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"suite file {path} not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"suite file {path} does not parse: {exc}") from None
+
+
+def _names(value: Any, key: str) -> list[str]:
+    """A suite's ``tasks``/``methods``: a list of names, or one comma-separated string."""
+    if isinstance(value, str):
+        return csv_list(value)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return value
+    raise UserError(f"suite file: {key} must be a list of names or a comma-separated string, got {value!r}")
+
+
+def request_from_args(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
+    """Suite file first, flags on top; returns the RunRequest and the run options."""
+    from harness.plan.grid import RunRequest, param_spec_from_toml, parse_param, parse_seeds
+
+    suite: dict[str, Any] = _load_suite(args.suite_flag or args.suite) if (args.suite_flag or args.suite) else {}
+    known = {"tasks", "methods", "seeds", "scale", "params", "device", "workers", "overwrite", "timeout", "executor", "retries"}
+    if set(suite) - known:
+        raise UserError(f"suite file: unknown key {sorted(set(suite) - known)[0]!r} (known: {', '.join(sorted(known))})")
+
+    def pick(flag: Any, key: str, default: Any) -> Any:
+        return flag if flag is not None else suite.get(key, default)
+
+    tasks = csv_list(args.tasks) if args.tasks else _names(suite.get("tasks", []), "tasks")
+    methods = csv_list(args.methods) if args.methods else _names(suite.get("methods", []), "methods")
+    if getattr(args, "claims", None):
+        if tasks or methods:
+            raise UserError("--claims picks the tasks and methods itself; drop --tasks/--methods (or drop --claims)")
+    elif not tasks or not methods:
+        raise UserError("empty selection: give --tasks and --methods, --claims, or a suite file; see `harness list`")
+    specs = [param_spec_from_toml(k, v) for k, v in suite.get("params", {}).items()]
+    overridden = {(s.owner, s.name) for s in map(parse_param, args.param)}
+    specs = [s for s in specs if (s.owner, s.name) not in overridden] + [parse_param(t) for t in args.param]
+    workers = pick(args.workers, "workers", 1)
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise UserError(f"--workers must be an integer >= 1, got {workers!r}")
+    timeout = pick(args.timeout, "timeout", None)
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0 or timeout == float("inf")):
+        raise UserError(f"--timeout must be a positive number of seconds, got {timeout!r}")
+    request = RunRequest(tasks, methods, parse_seeds(pick(args.seeds, "seeds", "0-2")), pick(args.scale, "scale", "auto"), specs)
+    options = {
+        "device": pick(args.device, "device", "auto"),
+        "workers": workers,
+        "overwrite": pick(args.overwrite, "overwrite", "never"),
+        "timeout": timeout,
+        "executor": pick(getattr(args, "executor", None), "executor", "auto"),
+        "retries": _count(pick(getattr(args, "retries", None), "retries", 0), "--retries", 0),
+    }
+    return request, options
+
+
+def _count(value: Any, flag: str, least: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < least:
+        raise UserError(f"{flag} must be an integer >= {least}, got {value!r}")
+    return value
+
+
+def executor_options(args: argparse.Namespace, opts: dict[str, Any], device: str) -> dict[str, Any]:
+    """The RunOptions fields of the executor flags, checked before any cell runs."""
+    executor = opts["executor"]
+    if executor not in {"auto", "local", "pool", "ray", "slurm"}:
+        raise UserError(f"executor must be local, pool, ray or slurm, got {executor!r}")
+    gpus: tuple[int, ...] = ()
+    if args.gpus:
+        try:
+            gpus = tuple(int(g) for g in csv_list(args.gpus))
+        except ValueError:
+            raise UserError(f"--gpus takes GPU ids such as 0,1; got {args.gpus!r}") from None
+        if any(g < 0 for g in gpus) or len(set(gpus)) != len(gpus):
+            raise UserError(f"--gpus takes distinct GPU ids >= 0; got {args.gpus!r}")
+    if (gpus or args.cells_per_gpu) and not device.startswith("cuda"):
+        raise UserError("--gpus/--cells-per-gpu place cells on GPUs; they need --device cuda (or auto on a machine with a GPU)")
+    per_gpu = _count(args.cells_per_gpu if args.cells_per_gpu is not None else 1, "--cells-per-gpu", 1)
+    for flag, needs in (("address", "ray"), ("partition", "slurm"), ("gpus_per_node", "slurm"), ("time", "slurm"), ("slurm_backend", "slurm")):
+        if getattr(args, flag) is not None and executor != needs:  # a setting of another executor: a typo or a mix-up
+            raise UserError(f"--{flag.replace('_', '-')} is a setting of --executor {needs}")
+    cluster = {k: getattr(args, k) for k in ("address", "partition", "gpus_per_node", "time", "slurm_backend") if getattr(args, k) is not None}
+    if "time" in cluster:
+        _count(cluster["time"], "--time", 1)
+    return {"executor": executor, "gpus": gpus, "cells_per_gpu": per_gpu, "retries": opts["retries"], "cluster": tuple(sorted(cluster.items()))}
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from harness.run.device import resolve_device, resolve_scale
+    from harness.judge.claims import select_claims
+    from harness.run.executors import require as require_executor
+    from harness.run.graph import Overwrite, plan
+    from harness.plan.grid import baselines_to_add, cells_for_claims, expand, parse_seeds, waiting_for_scale
+    from harness.run.cell import RunOptions
+    from harness.run.scheduler import execute
+
+    request, opts = request_from_args(args)
+    if opts["overwrite"] not in {o.value for o in Overwrite}:
+        raise UserError(f"overwrite must be never, missing or always, got {opts['overwrite']!r}")
+    request.scale, why = resolve_scale(request.scale)
+    if args.claims:
+        seeds = parse_seeds(args.seeds) if args.seeds else None
+        claims = select_claims(csv_list(args.claims))
+        cells = cells_for_claims(claims, request.scale, seeds)
+        for claim_id, waiting in waiting_for_scale(claims, request.scale).items():
+            print(f"{claim_id}: {', '.join(waiting)} decide(s) it at another scale, not run at {request.scale}")
+        if not cells:
+            raise UserError(f"no cell of these claims decides at scale {request.scale}; try --scale full")
+    else:
+        if not args.no_baseline:
+            added = baselines_to_add(request.tasks, request.methods)
+            if added:
+                request.methods += added
+                print(f"baseline {', '.join(added)} added beside the methods asked for (--no-baseline to skip)")
+        cells = expand(request)
+    # a dry run may plan a GPU run on a machine without one
+    device = "cuda" if args.dry_run and opts["device"] == "cuda" else resolve_device(opts["device"])
+    options = RunOptions(device=device, workers=opts["workers"], timeout_s=opts["timeout"], progress=True,
+                         **executor_options(args, opts, device))
+    store = open_store(args, for_reading=False)
+    the_plan = plan(cells, store, Overwrite(opts["overwrite"]))
+    print(f"{why}; {len(cells)} cells asked for: {the_plan.summary()}")
+    if args.dry_run:
+        _print_dry_run(the_plan, store, options)
+        return 0
+    require_executor(options.executor_name)
+    store.ensure_writable()
+    sys.stdout.flush()  # a cell that forks must not inherit (and re-print) buffered output
+    t0 = time.monotonic()
+    outcomes = execute(the_plan.to_run, store, options)
+    failed = [o for o in outcomes if o.status.value == "failed"]
+    ran = len(outcomes) - len(failed)
+    print(f"done in {time.monotonic() - t0:.1f}s on {device} ({options.executor_name}): "
+          f"{ran} ran, {len(the_plan.cached)} cached, {len(failed)} failed")
+    for o in failed:
+        print(f"  FAILED {o.cell.label()}: {o.error}", file=sys.stderr)
+    if not args.no_report:
+        touched = sorted({c.task for c in cells})
+        _print_report(store, touched, request.scale)
+    return 1 if failed else 0
+
+
+def _print_dry_run(the_plan: Any, store: Any, options: Any) -> None:
+    """The cell graph: what is cached, what trains, what only post-processes which base."""
+    from harness.run.estimate import estimate_seconds
+    from harness.run.executors import planned_slots
+
+    added = {c.key for c in the_plan.added_bases}
+    for cell in the_plan.cached:
+        print(f"  {'cached':<13} {cell.key[:12]}  {cell.label()}")
+    for cell in the_plan.skipped_failed:
+        print(f"  {'failed-before':<13} {cell.key[:12]}  {cell.label()}")
+    for cell in the_plan.to_run:
+        state = "post-process" if cell.base is not None else "train"
+        after = f"  (after base {cell.base.key[:12]})" if cell.base is not None else ""
+        note = "  (base added for its dependents)" if cell.key in added else ""
+        print(f"  {state:<13} {cell.key[:12]}  {cell.label()}{after}{note}")
+    seconds = sum(estimate_seconds(c, store) for c in the_plan.to_run)
+    slots = planned_slots(options)
+    print(f"estimated work: {len(the_plan.to_run)} cells, about {seconds:.0f}s of cell time"
+          + (f", about {seconds / slots:.0f}s on {slots} slots ({options.executor_name})" if slots > 1 else " on one worker")
+          + " (from stored timings of the same or similar cells)")
+
+
+def _print_report(store: Any, task_names: list[str], scale: str) -> None:
+    """The table of the scale just run (not the largest stored one) and the verdicts it touches."""
+    from harness.report import tables, verdict_text
+    from harness.judge.claims import claims_touching
+    from harness.report.page import published_columns, shown_metrics
+    from harness.judge.verdicts import verdicts_from_store
+
+    claims = claims_touching(task_names)
+    records = store.load(task_names)
+    for metric in shown_metrics(task_names, set(records["metric"]) if len(records) else None):
+        table = tables.build_table(records, metric, scale=scale, published=published_columns(claims, metric))
+        print(f"\n{tables.render(table, 'md')}")
+    if claims:
+        print("\nCLAIMS")
+        print("\n".join(verdict_text.verdict_lines(verdicts_from_store(claims, store))))
+
+

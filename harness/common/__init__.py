@@ -1,0 +1,1 @@
+"""Foundations every stage uses: errors, text helpers, file helpers."""

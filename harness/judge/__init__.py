@@ -1,0 +1,1 @@
+"""Stage 4, judge: claims, their statistics and verdicts, and the numeric references of `harness check`."""

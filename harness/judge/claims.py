@@ -1,0 +1,309 @@
+"""Claims declared as data (``tasks/<family>/claims*.toml``), validated against the registry.
+
+Two kinds:
+
+* ``paired`` (default): ``compare = ["logit_adjust > erm"]`` on ``metric``, over ``tasks``,
+  paired over shared seeds. Operators: ``>`` (A beats B by more than ``min_delta``), ``>=``
+  (A is no worse than B by more than ``min_delta``), and their mirrors ``<``, ``<=``.
+  A method may carry params: ``focal[gamma=0.5] > erm``; unnamed params are the defaults.
+  ``can{can_confident_accuracy} > can{can_unconfident_accuracy}`` compares two metrics of the
+  same cells, paired over seeds.
+* ``value``: ``checks = [{task, method, metric, op, value}]`` on deterministic cells
+  (e.g. "humans rank first under the geometric mean").
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+import tomllib
+from functools import lru_cache
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.plan import registry
+from harness.common.errors import UserError
+from harness.common.schema import check_keys, check_table
+from harness.common.text import did_you_mean
+
+_SIDE = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s*(?:\[(.*)\])?\s*(?:\{\s*([A-Za-z0-9_.\-]+)\s*\})?\s*$")
+_OPS = (">=", "<=", "==", ">", "<")
+_CMP = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "==": operator.eq}
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """``name[param=value,…]{metric}``: a method at given params; ``{metric}`` overrides the
+    claim's metric for this side (to compare two metrics of the same cells)."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+    metric: str | None = None
+
+    def label(self) -> str:
+        inner = ",".join(f"{k}={v}" for k, v in sorted(self.params.items()))
+        text = f"{self.name}[{inner}]" if inner else self.name
+        return f"{text}{{{self.metric}}}" if self.metric else text
+
+
+@dataclass(frozen=True)
+class Comparison:
+    a: MethodSpec
+    op: str
+    b: MethodSpec
+
+    def label(self) -> str:
+        return f"{self.a.label()} {self.op} {self.b.label()}"
+
+
+@dataclass(frozen=True)
+class Check:
+    """``metric`` of one deterministic cell against a constant: ``op`` one of > >= < <= ==;
+    with ``tolerance``, ``==`` holds when |measured − value| ≤ tolerance (an article's constant
+    reproduced to a stated precision)."""
+
+    task: str
+    method: MethodSpec
+    metric: str
+    op: str
+    value: float
+    task_params: dict[str, Any] = field(default_factory=dict)
+    tolerance: float | None = None
+
+    def label(self) -> str:
+        within = f" ± {self.tolerance:g}" if self.tolerance is not None else ""
+        return f"{self.task} × {self.method.label()}: {self.metric} {self.op} {self.value:.10g}{within}"
+
+    def holds(self, measured: float) -> bool:
+        if self.tolerance is not None and self.op == "==":
+            return abs(measured - self.value) <= self.tolerance
+        return _CMP[self.op](measured, self.value)
+
+
+#: what a claim's ``protocol`` table may describe (all free text): the cells' protocol, stated in
+#: every verdict so that nobody reads a verdict as being about another protocol
+PROTOCOL_KEYS = ("backbone", "pretraining", "pooling", "data", "model", "optimiser", "epochs", "selection", "seeds",
+                 "procedure", "precision")
+CLAIM_KEYS = ("id", "title", "url", "date", "sentence", "kind", "tasks", "task_params", "compare", "metric", "min_delta",
+              "min_seeds", "scales", "task_scales", "pairing", "checks", "published", "published_label", "published_task",
+              "published_scale", "published_by_task", "note", "protocol")
+CHECK_KEYS = ("task", "method", "metric", "op", "value", "tolerance", "task_params")
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    family: str
+    title: str
+    url: str
+    date: str
+    sentence: str
+    kind: str = "paired"
+    tasks: tuple[str, ...] = ()
+    task_params: dict[str, Any] = field(default_factory=dict)
+    comparisons: tuple[Comparison, ...] = ()
+    metric: str = ""
+    min_delta: float = 0.0
+    min_seeds: int = 3
+    scales: tuple[str, ...] = ("small", "full")  # scales at which a verdict counts
+    task_scales: dict[str, tuple[str, ...]] = field(default_factory=dict)  # per-task override of ``scales``
+    pairing: str = "seeds"  # "seeds": paired t over shared seeds; "examples": paired bootstrap over test examples
+    checks: tuple[Check, ...] = ()
+    published: dict[str, float] = field(default_factory=dict)
+    published_label: str = ""
+    published_task: str = ""  # the task whose protocol the published numbers describe ("": none of ours)
+    published_scale: str = "full"  # … and the scale that runs that protocol
+    protocol: dict[str, str] = field(default_factory=dict)  # what the cells test (PROTOCOL_KEYS), stated in the verdict
+    note: str = ""
+    source: str = ""  # the file it came from
+
+    def deciding_scales(self, task: str) -> tuple[str, ...]:
+        """The scales at which evidence on ``task`` decides the claim (below them: an indication)."""
+        return self.task_scales.get(task, self.scales)
+
+
+def parse_method_spec(text: str, where: str) -> MethodSpec:
+    match = _SIDE.match(text)
+    if not match:
+        raise UserError(f"{where}: cannot read method {text!r}; write name, name[param=value,…] or name{{metric}}")
+    name, inner, metric = match.group(1), match.group(2), match.group(3)
+    method = registry.get_method(name)
+    params: dict[str, Any] = {}
+    for pair in filter(None, (inner or "").split(",")):
+        key, eq, value = pair.partition("=")
+        if not eq:
+            raise UserError(f"{where}: method params must be key=value, got {pair!r}")
+        params[key.strip()] = value.strip()
+    return MethodSpec(method.name, _parsed(method, params), metric)
+
+
+def _parsed(method: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """Only the named params, parsed to their declared type (defaults stay implicit)."""
+    full = method(**params).p
+    return {k: full[k] for k in params}
+
+
+def parse_comparison(text: str, where: str) -> Comparison:
+    for op in _OPS:
+        if op in text and op != "==":
+            left, _, right = text.partition(op)
+            return Comparison(parse_method_spec(left, where), op, parse_method_spec(right, where))
+    raise UserError(f"{where}: comparison {text!r} needs one of > >= < <= between two methods")
+
+
+def _require(entry: dict[str, Any], key: str, where: str) -> Any:
+    if key not in entry:
+        raise UserError(f"{where}: missing field {key!r}")
+    return entry[key]
+
+
+def _scales(value: Any, where: str) -> tuple[str, ...]:
+    from harness.plan.contract import SCALES
+
+    scales = tuple([value] if isinstance(value, str) else value)
+    bad = [s for s in scales if s not in SCALES]
+    if bad or not scales:
+        raise UserError(f"{where}: scales must be a non-empty list of {', '.join(SCALES)}, got {value!r}")
+    return scales
+
+
+def _min_seeds(value: Any, where: str) -> int:
+    if not isinstance(value, int) or value < 3:
+        raise UserError(f"{where}: min_seeds must be an integer >= 3 (a paired interval needs at least 3 seeds), got {value!r}")
+    return value
+
+
+def _choice(value: Any, choices: tuple[str, ...], key: str, where: str) -> str:
+    if value not in choices:
+        raise UserError(f"{where}: {key} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def _protocol(value: Any, where: str) -> dict[str, str]:
+    table = check_table(value, f"{where}: protocol")
+    check_keys(table, PROTOCOL_KEYS, f"{where}: protocol")
+    return {k: str(v) for k, v in table.items()}
+
+
+def claim_from_dict(entry: dict[str, Any], source: str) -> Claim:
+    where = f"{source}: claim {entry.get('id', '?')!r}"
+    check_keys(entry, CLAIM_KEYS, where)
+    kind = entry.get("kind", "paired")
+    common = dict(
+        id=_require(entry, "id", where),
+        title=_require(entry, "title", where),
+        url=_require(entry, "url", where),
+        date=str(_require(entry, "date", where)),
+        sentence=_require(entry, "sentence", where),
+        kind=kind,
+        published={str(k): float(v) for k, v in entry.get("published", {}).items()},
+        published_label=entry.get("published_label", ""),
+        published_task=registry.get_task(entry["published_task"]).name if entry.get("published_task") else "",
+        published_scale=_scales(entry.get("published_scale", "full"), where)[0],
+        note=entry.get("note", ""),
+        protocol=_protocol(entry.get("protocol", {}), where),
+        source=source,
+        scales=_scales(entry.get("scales", ("small", "full")), where),
+    )
+    if kind == "paired":
+        tasks = tuple(registry.get_task(t).name for t in _require(entry, "tasks", where))
+        compare = _require(entry, "compare", where)
+        comparisons = tuple(parse_comparison(c, where) for c in ([compare] if isinstance(compare, str) else compare))
+        families = {registry.get_task(t).family for t in tasks}
+        task_params = dict(entry.get("task_params", {}))
+        for t in tasks:
+            registry.get_task(t)(**task_params)
+        return Claim(
+            **common,
+            family=families.pop() if len(families) == 1 else "mixed",
+            tasks=tasks,
+            task_params=task_params,
+            comparisons=comparisons,
+            metric=_require(entry, "metric", where),
+            min_delta=float(entry.get("min_delta", 0.0)),
+            min_seeds=_min_seeds(entry.get("min_seeds", 3), where),
+            task_scales={registry.get_task(t).name: _scales(v, where) for t, v in entry.get("task_scales", {}).items()},
+            pairing=_choice(entry.get("pairing", "seeds"), ("seeds", "examples"), "pairing", where),
+        )
+    if kind == "value":
+        checks = []
+        for raw in _require(entry, "checks", where):
+            check_keys(check_table(raw, f"{where}: check"), CHECK_KEYS, f"{where}: check")
+            task = registry.get_task(_require(raw, "task", where))
+            op = _require(raw, "op", where)
+            if op not in _OPS:
+                raise UserError(f"{where}: unknown operator {op!r} (use one of {' '.join(_OPS)})")
+            spec = parse_method_spec(_require(raw, "method", where), where)
+            task_params = dict(raw.get("task_params", {}))
+            task(**task_params)
+            tolerance = raw.get("tolerance")
+            if tolerance is not None and (op != "==" or not isinstance(tolerance, (int, float)) or tolerance < 0):
+                raise UserError(f"{where}: tolerance goes with op \"==\" and is a number >= 0, got op {op!r}, tolerance {tolerance!r}")
+            checks.append(Check(task.name, spec, _require(raw, "metric", where), op, float(_require(raw, "value", where)),
+                                task_params, None if tolerance is None else float(tolerance)))
+        return Claim(**common, family=registry.get_task(checks[0].task).family, checks=tuple(checks))
+    raise UserError(f"{where}: unknown kind {kind!r} (use paired or value)")
+
+
+def load_claims_file(path: Path) -> list[Claim]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"claims file {path} does not parse: {exc}") from None
+    entries = data.get("claim", [])
+    if not isinstance(entries, list) or not entries:
+        raise UserError(f"claims file {path} declares no [[claim]] tables")
+    claims = [claim_from_dict(e, str(path)) for e in entries]
+    ids = [c.id for c in claims]
+    if len(set(ids)) != len(ids):
+        raise UserError(f"claims file {path}: duplicated claim id")
+    return claims
+
+
+@lru_cache(maxsize=8)
+def _parse_files(paths: tuple[Path, ...]) -> tuple[Claim, ...]:
+    return tuple(c for path in paths for c in load_claims_file(path))
+
+
+def all_claims(family: str | None = None) -> list[Claim]:
+    """Every declared claim (or one family's), parsed once per process: the run report, ``claims``,
+    ``table``, ``check`` and the family pages all read them from here."""
+    claims = list(_parse_files(tuple(registry.claim_files())))
+    if family is not None:
+        if family not in registry.families():
+            hint = did_you_mean(family, registry.families())
+            raise UserError(f"unknown family {family!r}{hint} (families: {', '.join(registry.families())})")
+        claims = [c for c in claims if c.family == family]
+    return claims
+
+
+def claims_touching(task_names: list[str]) -> list[Claim]:
+    """The claims whose verdicts read any of ``task_names`` (paired and value claims alike)."""
+    wanted = set(task_names)
+    return [c for c in all_claims() if wanted & set(claim_tasks([c]))]
+
+
+def claim_tasks(claims: list[Claim]) -> list[str]:
+    """The tasks whose records the verdicts of ``claims`` read."""
+    return sorted({t for c in claims for t in (c.tasks or [k.task for k in c.checks])})
+
+
+def select_claims(spec: list[str]) -> list[Claim]:
+    """Claims by id, by family name, or ``all``; an unknown name gets a "did you mean"."""
+    every = all_claims()
+    if "all" in spec:
+        return every
+    by_id = {c.id: c for c in every}
+    chosen: dict[str, Claim] = {}
+    for name in spec:
+        if name in by_id:
+            chosen[name] = by_id[name]
+        elif name in registry.families():
+            chosen.update((c.id, c) for c in every if c.family == name)
+        else:
+            hint = did_you_mean(name, [*by_id, *registry.families()])
+            raise UserError(f"unknown claim or family {name!r}{hint} (run `harness list claims`)")
+    if not chosen:
+        raise UserError(f"no claims declared for {', '.join(spec)}")
+    return list(chosen.values())

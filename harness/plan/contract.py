@@ -1,0 +1,171 @@
+"""The contract between the engine and the families: Task, Method, and what a cell returns.
+
+A family (``tasks/<family>``, ``methods/<family>``) subclasses :class:`Task` and
+:class:`Method` and registers them with :func:`harness.plan.registry.register`. Modules that
+declare tasks and methods must not import torch at module level: ``harness list`` imports them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, Mapping
+
+from harness.common.errors import CellFailure
+from harness.plan.params import Param, resolve_params
+
+SCALES = ("smoke", "small", "full")  # smallest first: seconds for CI, minutes on a 2-core CPU, the article's protocol
+SCALE_ORDER = tuple(reversed(SCALES))  # largest first: the order in which evidence is preferred
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """A file a task reads, relative to a data root, with the sha256 it must have."""
+
+    path: str
+    sha256: str
+    source: str = ""
+
+
+class _Component:
+    """What tasks and methods share: a name, a version, typed params resolved at construction."""
+
+    name: ClassVar[str]
+    version: ClassVar[str] = "1"
+    params: ClassVar[tuple[Param, ...]] = ()
+
+    def __init__(self, **given: Any) -> None:
+        self.p: dict[str, Any] = resolve_params(self.params, given, self.name)
+
+    @classmethod
+    def summary(cls) -> str:
+        """First line of the docstring, for `harness list`."""
+        text = (cls.__doc__ or "").strip()
+        return text.splitlines()[0] if text else ""
+
+
+class Task(_Component):
+    """Data + backbone + protocol + metrics. ``run`` trains/evaluates one cell.
+
+    What a task declares, all read by the engine (never through ``getattr``):
+
+    * ``family`` — the family whose methods apply to it; ``aliases`` — other names;
+    * ``data`` — the files it reads, with their sha256 (part of the cell key);
+    * ``scales`` — scale name → what that scale trains (``smoke`` seconds for CI, ``small``
+      minutes on a 2-core CPU, ``full`` the article's protocol), shown by ``harness list``;
+    * ``estimate_s`` — a first guess of seconds per cell and scale, until timings are stored;
+    * ``primary_metric`` and ``table_metrics`` (shown in tables; default the primary one);
+      whether higher is better comes from the metric registry (:mod:`harness.plan.metrics`), with
+      ``higher_is_better`` for metrics of the task's own that the registry does not know;
+    * ``baseline`` — the family's reference method, run beside the methods asked for.
+    """
+
+    family: ClassVar[str]
+    aliases: ClassVar[tuple[str, ...]] = ()
+    data: ClassVar[tuple[DataFile, ...]] = ()
+    scales: ClassVar[Mapping[str, str]] = {s: s for s in SCALES}
+    estimate_s: ClassVar[Mapping[str, float]] = {}
+    uses_torch: ClassVar[bool] = True  # False: pure NumPy, no torch import or seeding needed
+    max_threads: ClassVar[int | None] = None  # tiny models run fastest on one thread (no spin-waits)
+    seeded: ClassVar[bool] = True  # False: the result does not depend on the seed (one seed suffices)
+    primary_metric: ClassVar[str] = ""
+    table_metrics: ClassVar[tuple[str, ...]] = ()
+    baseline: ClassVar[str] = ""
+    in_default_grid: ClassVar[bool] = True  # False: it needs the user's own file (no smoke/reference cell)
+
+    @classmethod
+    def shown_metrics(cls) -> tuple[str, ...]:
+        """The metrics a table of this task shows, primary first."""
+        return cls.table_metrics or ((cls.primary_metric,) if cls.primary_metric else ())
+
+    @classmethod
+    def estimate(cls, scale: str) -> float:
+        """Declared seconds per cell at ``scale`` (1 s when the task declares none)."""
+        return float(cls.estimate_s.get(scale, 1.0))
+
+    @classmethod
+    def example_metric(cls, predictions: Any, metric: str) -> Callable[[Any], float] | None:
+        """``metric`` on a subset of one cell's test examples, from its stored predictions:
+        ``f(index) -> value`` (index: an int array, repeats allowed), for claims paired over
+        examples (bootstrap). None when the task cannot recompute ``metric`` that way."""
+        return None
+
+    def fingerprint(self) -> str:
+        """Identity of the data this cell reads; part of the cell key."""
+        return ",".join(f.sha256 for f in self.data) or "none"
+
+    def run(self, method: "Method", ctx: "RunContext") -> "CellResult":  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """The cell a post-processing method reads: the same task, task params, seed and scale,
+    with ``method`` at ``params``. The scheduler runs it first and stores it as a cell of its own."""
+
+    method: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Method(_Component):
+    """What is compared inside a family: a loss, a head, a post-processing step, an aggregator.
+
+    It declares ``families`` (where it applies), ``aliases``, typed ``params``, and — when it
+    post-processes another cell's stored outputs instead of training — :meth:`dependency`.
+    The family's protocol calls the hooks its family defines (e.g. ``loss``, ``postprocess``).
+    """
+
+    families: ClassVar[tuple[str, ...]] = ()
+    tasks: ClassVar[tuple[str, ...]] = ()  # the tasks of its families it applies to (empty: all of them)
+    aliases: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def applies_to(cls, task: type[Task]) -> bool:
+        """Whether a cell (``task``, this method) makes sense: the task's family is one of the
+        method's, and the method names no tasks or names this one (or one of its aliases)."""
+        return task.family in cls.families and (not cls.tasks or bool({task.name, *task.aliases} & set(cls.tasks)))
+
+    def dependency(self) -> Dependency | None:
+        """The cell whose stored outputs this method post-processes; None when it trains its own."""
+        return None
+
+
+@dataclass
+class CellResult:
+    """What a task returns for one cell: metrics, and optionally per-example predictions."""
+
+    metrics: dict[str, float]
+    split: str = "test"
+    train_s: float = 0.0
+    eval_s: float = 0.0
+    predictions: Any = None  # a pandas DataFrame, stored in a sibling file
+    info: dict[str, Any] = field(default_factory=dict)  # batch_size, precision, device, notes
+
+
+@dataclass
+class RunContext:
+    """What a running cell may use: its seed, scale, device, and a cooperative deadline."""
+
+    seed: int
+    scale: str
+    device: str = "cpu"
+    deadline: float | None = None  # time.monotonic() value
+    store: Any = None  # harness.store.store.Store, to reuse finished cells' predictions
+    cell: Any = None  # harness.plan.cells.Cell being run
+
+    def base_predictions(self) -> Any:
+        """The stored per-example predictions of this cell's base (see :class:`Dependency`). The
+        scheduler runs a base before its dependents, so a missing base is an error, never a
+        reason to train it here (it would be trained once per dependent and never recorded)."""
+        base = self.cell.base if self.cell is not None else None
+        if base is None:
+            raise CellFailure("this method declares no dependency; there is no base cell to read")
+        stored = self.store.load_predictions(base.key) if self.store is not None else None
+        if stored is None:
+            raise CellFailure(f"base cell {base.label()} has no stored predictions; run it first (`harness run` schedules it)")
+        return stored
+
+    def check_deadline(self) -> None:
+        """Called by training loops between steps; turns an overrun into a recorded failure."""
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise CellFailure("timeout: the cell ran past --timeout")

@@ -1,0 +1,1 @@
+"""Stage 5, report: tables, family pages, verdict text, figures and the HTML report."""

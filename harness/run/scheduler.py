@@ -1,0 +1,129 @@
+"""The scheduler: runs a cell graph on an executor, bases before their dependents.
+
+Written once for every executor (:mod:`harness.run.executors`): which cells are ready (never more
+submitted than the executor runs at once, so that a free slot takes the next ready cell), retries of
+cells whose worker died (``--retries``; a cell that raised is recorded as failed and never
+retried), dependents failed with their base's error, one progress bar for the whole graph,
+and Ctrl-C (running cells are stopped and not recorded; finished ones stay stored).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from typing import Any
+
+from harness.plan.cells import Cell
+from harness.run.executors import WorkerLost, make_executor
+from harness.run.graph import Overwrite, dependencies, plan, with_bases
+from harness.store.lease import default_ttl, is_stale
+from harness.run.progress import GraphProgress
+from harness.store.records import utc_now
+from harness.run.cell import Outcome, RunOptions, Status
+from harness.store.store import Store
+
+LOOK_AT_LEASE_EVERY_S = 1.0  # a cell another run computes: look at its lease this often
+
+
+def execute(cells: list[Cell], store: Store, options: RunOptions) -> list[Outcome]:
+    """Run ``cells`` (and the bases they need that are not stored yet); one outcome per cell run.
+
+    Cells are run as asked, stored or not (callers plan first: :func:`harness.run.graph.plan`)."""
+    order = with_bases(cells, store)
+    if not order:
+        return []
+    base_of = dependencies(order)
+    dependents: dict[str, list[Cell]] = defaultdict(list)
+    for cell in order:
+        if cell.key in base_of:
+            dependents[base_of[cell.key]].append(cell)
+    since = utc_now()
+    executor = make_executor(options, store, since)
+    progress = GraphProgress(order, store, executor.slots, enabled=options.progress)
+    ready = [c for c in order if c.key not in base_of]
+    running: dict[Any, Cell] = {}
+    leased_elsewhere: dict[str, tuple[Cell, float]] = {}
+    lost: dict[str, int] = defaultdict(int)
+    outcomes: list[Outcome] = []
+
+    def finish(outcome: Outcome) -> None:
+        outcomes.append(outcome)
+        progress.finished(outcome)
+        if outcome.status is Status.FAILED:
+            for dependent in dependents.pop(outcome.cell.key, []):
+                error = f"base cell {outcome.cell.label()} failed: {outcome.error}"
+                _record_failure(store, dependent, error, options)
+                finish(Outcome(dependent, Status.FAILED, 0.0, error))
+        else:
+            ready.extend(dependents.pop(outcome.cell.key, []))
+
+    try:
+        while ready or running or leased_elsewhere:
+            now = time.monotonic()
+            for key, (cell, look_at) in list(leased_elsewhere.items()):
+                if store.finished_after(cell, since):
+                    del leased_elsewhere[key]
+                    finish(Outcome(cell, Status.CACHED))
+                elif now >= look_at:  # looked at here, on the driver: no job is spent on a held lease
+                    if _lease_free(store, cell):
+                        del leased_elsewhere[key]
+                        ready.append(cell)
+                    else:
+                        leased_elsewhere[key] = (cell, now + LOOK_AT_LEASE_EVERY_S)
+            room = executor.slots - len(running)
+            if ready and room > 0:  # no more than the executor runs at once: the rest stay free to go anywhere
+                batch, ready[:] = ready[:room], ready[room:]
+                running.update(zip(executor.submit(batch), batch))
+                progress.started(batch)
+            if not running:
+                time.sleep(0.2)
+                continue
+            for handle in executor.wait(list(running), timeout=0.5):
+                cell = running.pop(handle)
+                try:
+                    outcome = executor.outcome(handle)
+                except WorkerLost as exc:
+                    lost[cell.key] += 1
+                    if lost[cell.key] <= options.retries:
+                        progress.retrying(cell, str(exc))
+                        ready.append(cell)
+                        continue
+                    error = f"{exc}; gave up after {lost[cell.key]} attempt(s) (--retries {options.retries})"
+                    _record_failure(store, cell, error, options)
+                    outcome = Outcome(cell, Status.FAILED, 0.0, error)
+                if outcome.status is Status.SKIPPED:  # another live run holds its lease
+                    progress.waiting(cell, outcome.error)
+                    leased_elsewhere[cell.key] = (cell, time.monotonic() + LOOK_AT_LEASE_EVERY_S)
+                    continue
+                finish(outcome)
+    except KeyboardInterrupt:
+        executor.cancel()
+        raise
+    finally:
+        executor.close()
+        progress.close()
+    return outcomes
+
+
+def _lease_free(store: Store, cell: Cell) -> bool:
+    """Whether nobody holds the cell's lease any more (released, or its holder died)."""
+    path = store.lease_path(cell.key)
+    return not path.exists() or is_stale(path, default_ttl())
+
+
+def _record_failure(store: Store, cell: Cell, error: str, options: RunOptions) -> None:
+    """A failure the worker could not record itself (its base failed, or it died)."""
+    try:
+        store.write_failure(cell, error, traceback="", wall_s=0.0, started_at=utc_now(), run_id=options.run_id)
+    except OSError:
+        pass
+
+
+def run_missing(cells: list[Cell], store: Store, options: RunOptions | None = None) -> list[Outcome]:
+    """Run the cells that ``store`` does not hold yet (a page that needs the cells of its claims);
+    returns the failed outcomes."""
+    todo = plan(cells, store, Overwrite.NEVER).to_run
+    if not todo:
+        return []
+    store.ensure_writable()
+    return [o for o in execute(todo, store, options or RunOptions(progress=False)) if o.status is Status.FAILED]

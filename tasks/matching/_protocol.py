@@ -1,0 +1,185 @@
+"""Training and scoring loop of the matching family (torch; imported only when a cell runs).
+
+Train with Adam on shuffled mini-batches of pairs through the method's ``loss`` hook; after
+each epoch score the valid split and keep the best state — by valid Spearman for bi-encoders
+(bojone/CoSENT's ``cosent.py``), by valid accuracy at its best threshold for the
+cross-encoder on binary tasks (its ``accuracy/interact.py``). The first epoch's valid Spearman
+is kept for 8847's convergence claim.
+
+Bi-encoders score a split by encoding each *distinct* sentence once and taking cosines of the
+cached vectors; the cross-encoder runs one forward pass per pair. Both scoring speeds are
+measured on the test split in the same cell (pairs per second), which is 8860's trade-off.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from harness.api import CellFailure, RunContext
+from methods.matching.base import MatchingMethod, Targets
+from tasks.matching.data import LabelRange, Pairs
+from tasks.matching.metrics import exhaustive_threshold, spearman100
+
+EVAL_BATCH = 256
+MIN_TIMING_S = 0.05  # repeat the cached-vector scoring until it takes this long
+
+
+@dataclass(frozen=True)
+class Schedule:
+    epochs: int
+    batch_size: int
+    lr: float
+
+
+@dataclass
+class Outcome:
+    """What the loop hands back to the task: scores of valid and test, and measurements."""
+
+    valid_scores: np.ndarray
+    test_scores: np.ndarray
+    valid_spearman_epoch1: float | None
+    best_epoch: int
+    train_s: float
+    pairs_per_s: float  # test pairs scored per second (bi: from cached vectors; cross: forward passes)
+    encode_s: float  # bi: time to encode the distinct test sentences; cross: 0
+    curve: list[float] = field(default_factory=list)  # valid selection metric after each epoch
+
+
+class Scorer:
+    """Scores pairs with the current model: cosine of cached vectors, or a cross forward pass."""
+
+    def __init__(self, encoder: Any, head: Any, method: MatchingMethod) -> None:
+        self.encoder, self.head, self.method = encoder, head, method
+
+    @torch.no_grad()
+    def vectors(self, texts: list[str]) -> torch.Tensor:
+        return torch.cat([self.encoder.encode(texts[i:i + EVAL_BATCH]) for i in range(0, len(texts), EVAL_BATCH)])
+
+    @staticmethod
+    def cached_cosines(unit: torch.Tensor, ia: torch.Tensor, ib: torch.Tensor) -> torch.Tensor:
+        return (unit[ia] * unit[ib]).sum(-1)
+
+    @torch.no_grad()
+    def score(self, pairs: Pairs, timed: bool = False) -> tuple[np.ndarray, float, float]:
+        """(scores, pairs/s, encode seconds); the timings only when ``timed``."""
+        self.encoder.eval()
+        if self.head is not None:
+            self.head.eval()
+        if self.method.cross:
+            t0 = time.perf_counter()
+            chunks = []
+            for i in range(0, len(pairs), EVAL_BATCH):
+                h = self.encoder.encode_pairs(pairs.a[i:i + EVAL_BATCH], pairs.b[i:i + EVAL_BATCH])
+                chunks.append(self.method.score(h, self.head))
+            if unit_device(self.encoder) != "cpu":
+                torch.cuda.synchronize()
+            elapsed = time.perf_counter() - t0
+            return torch.cat(chunks).double().cpu().numpy(), len(pairs) / elapsed, 0.0
+        distinct = list(dict.fromkeys(pairs.a + pairs.b))
+        where = {t: i for i, t in enumerate(distinct)}
+        t0 = time.perf_counter()
+        vecs = self.vectors(distinct)
+        unit = vecs / vecs.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+        if unit.device.type != "cpu":
+            torch.cuda.synchronize()
+        encode_s = time.perf_counter() - t0
+        ia = torch.tensor([where[t] for t in pairs.a], device=unit.device)
+        ib = torch.tensor([where[t] for t in pairs.b], device=unit.device)
+        scores = self.cached_cosines(unit, ia, ib)
+        rate = 0.0
+        if timed:  # repeat until the measurement is long enough to mean something
+            reps, t0 = 0, time.perf_counter()
+            while True:
+                self.cached_cosines(unit, ia, ib)
+                if unit.device.type != "cpu":
+                    torch.cuda.synchronize()
+                reps += 1
+                elapsed = time.perf_counter() - t0
+                if elapsed >= MIN_TIMING_S:
+                    break
+            rate = reps * len(pairs) / elapsed
+        return scores.double().cpu().numpy(), rate, encode_s
+
+
+def unit_device(encoder: Any) -> str:
+    return next(encoder.parameters()).device.type
+
+
+def targets(y: np.ndarray, labels: LabelRange, device: str = "cpu") -> Targets:
+    return Targets(
+        raw=torch.tensor(y, dtype=torch.float32, device=device),
+        unit=torch.tensor(labels.normalised(y), dtype=torch.float32, device=device),
+        binary=torch.tensor(labels.binarised(y), dtype=torch.long, device=device),
+    )
+
+
+def _selection(scores: np.ndarray, y: np.ndarray, cross_binary: bool) -> float:
+    if cross_binary:
+        return exhaustive_threshold(scores, y)[1] * 100.0
+    return spearman100(scores, y)
+
+
+def train_and_score(encoder: Any, method: MatchingMethod, train: Pairs, valid: Pairs, test: Pairs,
+                    labels: LabelRange, schedule: Schedule, ctx: RunContext, trainable: bool = True) -> Outcome:
+    """Train (unless ``trainable`` is False and the method has no head), keep the best epoch, score."""
+    head = method.head(encoder.dim)
+    encoder.to(ctx.device)
+    if head is not None:
+        head.to(ctx.device)
+    params = [p for p in encoder.parameters() if p.requires_grad] if trainable else []
+    if head is not None:
+        params += list(head.parameters())
+    scorer = Scorer(encoder, head, method)
+    cross_binary = method.cross and labels.binary
+    rng = np.random.default_rng(ctx.seed)
+    curve: list[float] = []
+    epoch1: float | None = None
+    best_state, best_value, best_epoch = None, -np.inf, 0
+    t0 = time.monotonic()
+    if params and schedule.epochs > 0:
+        opt = torch.optim.Adam(params, lr=schedule.lr)
+        for epoch in range(1, schedule.epochs + 1):
+            encoder.train()
+            if head is not None:
+                head.train()
+            order = rng.permutation(len(train))
+            for start in range(0, len(order), schedule.batch_size):
+                ctx.check_deadline()
+                idx = order[start:start + schedule.batch_size]
+                if len(idx) < 2:
+                    continue
+                a = [train.a[i] for i in idx]
+                b = [train.b[i] for i in idx]
+                tgt = targets(train.label[idx], labels, ctx.device)
+                if method.cross:
+                    loss = method.loss(encoder.encode_pairs(a, b), None, tgt, head)
+                else:
+                    both = encoder.encode(a + b)
+                    loss = method.loss(both[: len(a)], both[len(a):], tgt, head)
+                if not torch.isfinite(loss):
+                    raise CellFailure(f"{method.name}: loss became {loss.item()} at epoch {epoch}")
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+            valid_scores, _, _ = scorer.score(valid)
+            if epoch == 1:
+                epoch1 = spearman100(valid_scores, valid.label)
+            value = _selection(valid_scores, valid.label, cross_binary)
+            curve.append(value)
+            if value > best_value:
+                best_value, best_epoch = value, epoch
+                best_state = (copy.deepcopy(encoder.state_dict()), copy.deepcopy(head.state_dict()) if head is not None else None)
+        if best_state is not None and best_epoch != schedule.epochs:
+            encoder.load_state_dict(best_state[0])
+            if head is not None:
+                head.load_state_dict(best_state[1])
+    train_s = time.monotonic() - t0
+    valid_scores, _, _ = scorer.score(valid)
+    test_scores, rate, encode_s = scorer.score(test, timed=True)
+    return Outcome(valid_scores, test_scores, epoch1, best_epoch, train_s, rate, encode_s, curve)
