@@ -278,7 +278,6 @@ def test_estimates_come_from_stored_timings_of_similar_cells(chain: Path, tmp_pa
 
     store = Store(tmp_path / "s")
     execute([Cell.build("chain-task", "chain_train", s, "smoke", {"work_s": 0.3}) for s in range(3)], store, RunOptions(progress=False))
-    estimate._observed.cache_clear()
     trained = estimate.estimate_seconds(Cell.build("chain-task", "chain_train", 9, "smoke", {"work_s": 0.3}), store)
     other = estimate.estimate_seconds(Cell.build("chain-task", "chain_crash", 0, "smoke"), store)
     post = estimate.estimate_seconds(Cell.build("chain-task", "chain_post", 0, "smoke"), store)

@@ -33,6 +33,28 @@ def writable_file(path: str, flag: str) -> Path:
     return target
 
 
+STORE_PARTS = ("records", "packs", "preds", "failed", "leases", "quarantine")
+
+
+def existing_store(where: str | None, **options: Any) -> Any:
+    """The store at ``where`` (default ``$HARNESS_STORE`` or results/runs) for a verb that looks
+    after a store (fsck, compact): it must exist and be a store, since a typo must neither read
+    as a clean, empty store nor create a folder."""
+    from harness.store.store import Store, default_store
+
+    root = Path(where) if where is not None else default_store()
+    if where is not None and not str(where).strip():
+        raise UserError("--store (or $HARNESS_STORE) is empty; give a folder")
+    if not root.exists():
+        raise UserError(f"no store at {root}; check --store / $HARNESS_STORE (`harness run` creates a store)")
+    if not root.is_dir():
+        raise UserError(f"{root} is a file, not a store folder; check --store / $HARNESS_STORE")
+    if not any((root / part).is_dir() for part in STORE_PARTS):
+        raise UserError(f"{root} is not a store (none of {', '.join(p + '/' for p in STORE_PARTS)} in it); "
+                        "check --store / $HARNESS_STORE")
+    return Store(root, **options)
+
+
 def open_store(args: argparse.Namespace, for_reading: bool = True) -> Any:
     """The store of ``--store``/``$HARNESS_STORE``; a read-only verb refuses one that does not
     exist or cannot be read (a typo must not read as an empty store)."""

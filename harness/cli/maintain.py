@@ -6,8 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from harness.cli.common import csv_list
+from harness.cli.common import csv_list, existing_store
 from harness.common.errors import UserError
+from harness.common.text import did_you_mean
 
 
 def configure_check(p: argparse.ArgumentParser) -> None:
@@ -34,11 +35,16 @@ def configure_compact(p: argparse.ArgumentParser) -> None:
 
 def cmd_compact(args: argparse.Namespace) -> int:
     from harness.store.compact import compact
-    from harness.store.store import Store
 
-    store = Store(args.store)
+    if args.min_files < 1:
+        raise UserError(f"--min-files must be an integer >= 1, got {args.min_files}")
+    store = existing_store(args.store)
+    tasks = csv_list(args.tasks) if args.tasks else None
+    stored = sorted({p.parent.name for p in store.record_files() + store.pack_files()})
+    for task in tasks or []:
+        if task not in stored:
+            raise UserError(f"no records of task {task!r} in {store.root}{did_you_mean(task, stored)} (stored: {', '.join(stored) or 'none'})")
     store.ensure_writable()
-    tasks = [t for t in args.tasks.split(",") if t] if args.tasks else None
     results = compact(store, tasks, args.min_files)
     for r in results:
         print(f"{r.task}: {r.inputs} files -> {r.pack.relative_to(store.root) if r.pack else '-'} ({r.cells} cells, {r.rows} rows)")
@@ -55,9 +61,8 @@ def configure_fsck(p: argparse.ArgumentParser) -> None:
 
 def cmd_fsck(args: argparse.Namespace) -> int:
     from harness.store.fsck import fsck
-    from harness.store.store import Store
 
-    store = Store(args.store, quarantine=not args.no_quarantine, auto_compact=0)
+    store = existing_store(args.store, quarantine=not args.no_quarantine, auto_compact=0)
     result = fsck(store, data=args.data)
     r = result.report
     print(f"store {store.root}: {r.verified} records verified, {r.legacy} unverified (written before hashes), "

@@ -69,7 +69,7 @@ class Cell:
             "method_params": self.method_params,
             "seed": self.seed,
             "scale": self.scale,
-            "data": self.make_task().fingerprint(),
+            "data": _fingerprint(task_cls, _frozen(self.task_params)),
         }
 
     @cached_property
@@ -81,7 +81,7 @@ class Cell:
         """The cell whose stored outputs this one post-processes (its method's
         :meth:`~harness.plan.contract.Method.dependency`): same task, task params, seed and scale. None when
         the method trains its own model. The scheduler runs the base first, as a cell of its own."""
-        dependency = self.make_method().dependency()
+        dependency = dependency_of(registry.get_method(self.method), _frozen(self.method_params))
         if dependency is None:
             return None
         return Cell.build(self.task, dependency.method, self.seed, self.scale, self.task_params, dict(dependency.params))
@@ -92,8 +92,8 @@ class Cell:
 
     def label(self) -> str:
         """Human-readable, non-default params only: ``digits-lt × focal(gamma=1.0) seed=0 small``."""
-        task_defaults = registry.get_task(self.task)().p
-        method_defaults = registry.get_method(self.method)().p
+        task_defaults = defaults(registry.get_task(self.task))
+        method_defaults = defaults(registry.get_method(self.method))
         tp = {k: v for k, v in self.task_params.items() if task_defaults.get(k) != v}
         mp = {k: v for k, v in self.method_params.items() if method_defaults.get(k) != v}
         return f"{self.task}{_params(tp)} × {self.method}{_params(mp)} seed={self.seed} {self.scale}"
@@ -107,6 +107,30 @@ class Cell:
 
 def _params(params: dict[str, Any]) -> str:
     return "(" + ",".join(f"{k}={v}" for k, v in sorted(params.items())) + ")" if params else ""
+
+
+def _frozen(params: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    return tuple(sorted(params.items()))
+
+
+@lru_cache(maxsize=None)
+def defaults(component: type) -> dict[str, Any]:
+    """The default params of a task or method class (one instance per class and process).
+    Callers must not mutate the dict."""
+    return component().p
+
+
+@lru_cache(maxsize=4096)
+def _fingerprint(task: type[Task], params: tuple[tuple[str, Any], ...]) -> str:
+    """The data fingerprint of a task at ``params``: one task instance per distinct cell task,
+    however many cells (grids, claims, verdicts) ask for it."""
+    return task(**dict(params)).fingerprint()
+
+
+@lru_cache(maxsize=4096)
+def dependency_of(method: type[Method], params: tuple[tuple[str, Any], ...]) -> Any:
+    """``method(**params).dependency()``, once per distinct method and params."""
+    return method(**dict(params)).dependency()
 
 
 @lru_cache(maxsize=4096)

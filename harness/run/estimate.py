@@ -11,13 +11,12 @@ guessed at :data:`POST_PROCESS_SHARE` of a training cell: it evaluates, it does 
 from __future__ import annotations
 
 import statistics
-from functools import lru_cache
+import weakref
 from pathlib import Path
 from typing import Any
 
 from harness.plan import registry
-from harness.plan.cells import Cell
-from harness.common.errors import UserError
+from harness.plan.cells import Cell, dependency_of
 
 #: A post-processing cell's wall time as a share of its task's training cells. Measured on the
 #: committed small-scale records: post-hoc logit adjustment and CAN take 0.0-1.4 % of ERM's time
@@ -25,18 +24,24 @@ from harness.common.errors import UserError
 POST_PROCESS_SHARE = 0.01
 
 
-@lru_cache(maxsize=None)
-def _observed(store_root: str, task: str) -> dict[tuple[str, str], float]:
-    """Median wall seconds per (method, scale) of ``task`` in the store, else in the committed
-    records (``results/store``), so that a fresh clone's first dry run is calibrated too."""
+_TIMINGS: "weakref.WeakKeyDictionary[Any, dict[str, dict[tuple[str, str], float]]]" = weakref.WeakKeyDictionary()
+
+
+def _observed(store: Any, task: str) -> dict[tuple[str, str], float]:
+    """Median wall seconds per (method, scale) of ``task`` in ``store`` (read through the run's
+    own store handle and its read cache), else in the committed records (``results/store``), so
+    that a fresh clone's first dry run is calibrated too. Memoised on the store object."""
     from harness.common.files import ROOT
     from harness.store.store import Store
 
-    seen = _medians(Store(store_root).load([task]))
-    committed = ROOT / "results" / "store"
-    if not seen and committed.is_dir() and Path(store_root).resolve() != committed.resolve():
-        seen = _medians(Store(committed, verify=False).load([task]))
-    return seen
+    memo = _TIMINGS.setdefault(store, {})
+    if task not in memo:
+        seen = _medians(store.load([task]))
+        committed = ROOT / "results" / "store"
+        if not seen and committed.is_dir() and Path(store.root).resolve() != committed.resolve():
+            seen = _medians(Store(committed, verify=False).load([task]))
+        memo[task] = seen
+    return memo[task]
 
 
 def _medians(records: Any) -> dict[tuple[str, str], float]:
@@ -47,7 +52,7 @@ def _medians(records: Any) -> dict[tuple[str, str], float]:
 
 
 def estimate_seconds(cell: Cell, store: Any) -> float:
-    seen = _observed(str(store.root), cell.task)
+    seen = _observed(store, cell.task)
     exact = seen.get((cell.method, cell.scale))
     if exact is not None:
         return float(exact)
@@ -62,7 +67,6 @@ def estimate_seconds(cell: Cell, store: Any) -> float:
 def _trains(method: str) -> bool | None:
     """Whether stored cells of ``method`` trained or only post-processed; None for a method no
     longer registered (its timings are left out of both kinds)."""
-    try:
-        return registry.get_method(method)().dependency() is None
-    except UserError:
+    if method not in registry.methods():
         return None
+    return dependency_of(registry.get_method(method), ()) is None
