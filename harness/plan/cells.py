@@ -92,8 +92,8 @@ class Cell:
 
     def label(self) -> str:
         """Human-readable, non-default params only: ``digits-lt × focal(gamma=1.0) seed=0 small``."""
-        task_defaults = defaults(registry.get_task(self.task))
-        method_defaults = defaults(registry.get_method(self.method))
+        task_defaults = default_params(registry.get_task(self.task))
+        method_defaults = default_params(registry.get_method(self.method))
         tp = {k: v for k, v in self.task_params.items() if task_defaults.get(k) != v}
         mp = {k: v for k, v in self.method_params.items() if method_defaults.get(k) != v}
         return f"{self.task}{_params(tp)} × {self.method}{_params(mp)} seed={self.seed} {self.scale}"
@@ -114,7 +114,7 @@ def _frozen(params: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
 
 
 @lru_cache(maxsize=None)
-def defaults(component: type) -> dict[str, Any]:
+def default_params(component: type) -> dict[str, Any]:
     """The default params of a task or method class (one instance per class and process).
     Callers must not mutate the dict."""
     return component().p

@@ -15,11 +15,11 @@ import re
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Mapping, TypeVar
 
 from harness.common.errors import UserError
 from harness.common.text import did_you_mean
-from harness.plan.contract import SCALES, Method, Task
+from harness.plan.contract import SCALES, FamilyPage, Method, Task
 
 DEFAULT_PLUGINS = ("tasks", "methods")
 
@@ -29,7 +29,8 @@ _aliases: dict[str, str] = {}
 _commands: dict[str, "Command"] = {}
 _claim_files: list[Path] = []
 _plotters: dict[str, Callable[..., list[Path]]] = {}
-_pages: dict[str, Callable[[str | None], list[str]]] = {}
+_pages: dict[str, FamilyPage] = {}
+_captions: dict[str, dict[str, str]] = {}
 _loaded = False
 
 C = TypeVar("C", bound=type)
@@ -117,9 +118,24 @@ def register_command(command: Command) -> None:
     _commands[command.name] = command
 
 
-def register_plotter(family: str, plot: Callable[..., list[Path]]) -> None:
-    """``plot(records, store, outdir) -> [written files]`` draws a family's figures."""
+def register_plotter(family: str, plot: Callable[..., list[Path]], captions: Mapping[str, str] | None = None) -> None:
+    """``plot(records, store, outdir) -> [written files]`` draws a family's figures, named
+    ``<family>[_<task>]_<kind>.{png,svg}``; ``captions`` says what each kind plots (the report's
+    caption; the family that draws a figure is the one that knows what it shows)."""
     _plotters[family] = plot
+    register_captions(family, captions or {})
+
+
+def register_captions(family: str, captions: Mapping[str, str]) -> None:
+    """What each kind of ``family``'s figures plots, for figures drawn elsewhere than by a
+    plotter (a family page's own charts)."""
+    _captions.setdefault(family, {}).update(captions)
+
+
+def figure_captions(family: str) -> dict[str, str]:
+    """What each kind of ``family``'s figures plots (``kind → text``)."""
+    load_plugins()
+    return dict(_captions.get(family, {}))
 
 
 def plotters() -> dict[str, Callable[..., list[Path]]]:
@@ -127,13 +143,13 @@ def plotters() -> dict[str, Callable[..., list[Path]]]:
     return dict(_plotters)
 
 
-def register_page(family: str, write: Callable[[str | None], list[str]]) -> None:
-    """A family's own committed page: ``write(store_dir) -> [written paths]`` replaces the
-    generic ``results/tables/<family>.md`` of ``harness table --write``."""
-    _pages[family] = write
+def register_page(family: str, page: FamilyPage) -> None:
+    """What a family adds to its committed page (``harness table --write``); a family that
+    registers none gets the skeleton with the generic metric tables."""
+    _pages[family] = page
 
 
-def pages() -> dict[str, Callable[[str | None], list[str]]]:
+def pages() -> dict[str, FamilyPage]:
     load_plugins()
     return dict(_pages)
 
