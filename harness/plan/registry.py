@@ -9,6 +9,7 @@ The engine never imports a family by name. On first use it imports the plugin pa
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import pkgutil
 import re
@@ -164,6 +165,18 @@ def _public(module_name: str, root: str) -> bool:
     return not any(part.startswith("_") for part in module_name[len(root) + 1:].split("."))
 
 
+def _plugin_names() -> tuple[str, ...]:
+    names = [n for n in os.environ.get("HARNESS_PLUGINS", ",".join(DEFAULT_PLUGINS)).split(",") if n]
+    return tuple(names + [ep.value for ep in entry_points(group="harness.plugins")])
+
+
+def _plugin(name: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise UserError(f"cannot import plugin package {name!r} ($HARNESS_PLUGINS or a harness.plugins entry point): {exc}") from None
+
+
 def load_plugins() -> None:
     """Import every family once, by the folder rule, and collect each folder's ``claims*.toml``.
 
@@ -179,13 +192,8 @@ def load_plugins() -> None:
     if _loaded:
         return
     _loaded = True
-    names = [n for n in os.environ.get("HARNESS_PLUGINS", ",".join(DEFAULT_PLUGINS)).split(",") if n]
-    names += [ep.value for ep in entry_points(group="harness.plugins")]
-    for name in names:
-        try:
-            package = importlib.import_module(name)
-        except ImportError as exc:
-            raise UserError(f"cannot import plugin package {name!r} ($HARNESS_PLUGINS or a harness.plugins entry point): {exc}") from None
+    for name in _plugin_names():
+        package = _plugin(name)
         folders = [Path(p) for p in getattr(package, "__path__", [])]
         for info in pkgutil.walk_packages(getattr(package, "__path__", []), prefix=f"{name}."):
             if _public(info.name, name):
@@ -208,7 +216,14 @@ def methods() -> dict[str, type[Method]]:
 
 
 def commands() -> dict[str, Command]:
-    load_plugins()
+    """The families' own verbs. They are registered in the public ``cli`` module of a family
+    folder (``tasks/leaderboard/cli.py``), which is all this imports: listing the verbs
+    (``harness --help``) does not import every family's declarations."""
+    for name in _plugin_names():
+        package = _plugin(name)
+        for info in pkgutil.iter_modules(getattr(package, "__path__", []), prefix=f"{name}."):
+            if info.ispkg and _public(info.name, name) and importlib.util.find_spec(f"{info.name}.cli") is not None:
+                importlib.import_module(f"{info.name}.cli")
     return dict(_commands)
 
 
