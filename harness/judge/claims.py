@@ -84,7 +84,7 @@ class Check:
 #: what a claim's ``protocol`` table may describe (all free text): the cells' protocol, stated in
 #: every verdict so that nobody reads a verdict as being about another protocol
 PROTOCOL_KEYS = ("backbone", "pretraining", "pooling", "data", "model", "optimiser", "epochs", "selection", "seeds",
-                 "procedure", "precision")
+                 "procedure", "implementation", "precision")
 CLAIM_KEYS = ("id", "title", "url", "date", "sentence", "kind", "tasks", "task_params", "compare", "metric", "min_delta",
               "min_seeds", "scales", "task_scales", "pairing", "checks", "published", "published_label", "published_task",
               "published_scale", "published_by_task", "note", "protocol")

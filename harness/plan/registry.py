@@ -29,7 +29,7 @@ _methods: dict[str, type[Method]] = {}
 _aliases: dict[str, str] = {}
 _commands: dict[str, "Command"] = {}
 _claim_files: list[Path] = []
-_plotters: dict[str, Callable[..., list[Path]]] = {}
+_plotters: dict[str, list[Callable[..., list[Path]]]] = {}
 _pages: dict[str, FamilyPage] = {}
 _captions: dict[str, dict[str, str]] = {}
 _loaded = False
@@ -120,10 +120,12 @@ def register_command(command: Command) -> None:
 
 
 def register_plotter(family: str, plot: Callable[..., list[Path]], captions: Mapping[str, str] | None = None) -> None:
-    """``plot(records, store, outdir) -> [written files]`` draws a family's figures, named
+    """``plot(records, store, outdir) -> [written files]`` draws some of a family's figures (a
+    family may register several, e.g. one per module that owns its figures), named
     ``<family>[_<task>]_<kind>.{png,svg}``; ``captions`` says what each kind plots (the report's
     caption; the family that draws a figure is the one that knows what it shows)."""
-    _plotters[family] = plot
+    if plot not in _plotters.setdefault(family, []):
+        _plotters[family].append(plot)
     register_captions(family, captions or {})
 
 
@@ -139,9 +141,9 @@ def figure_captions(family: str) -> dict[str, str]:
     return dict(_captions.get(family, {}))
 
 
-def plotters() -> dict[str, Callable[..., list[Path]]]:
+def plotters() -> dict[str, list[Callable[..., list[Path]]]]:
     load_plugins()
-    return dict(_plotters)
+    return {family: list(plots) for family, plots in _plotters.items()}
 
 
 def register_page(family: str, page: FamilyPage) -> None:
