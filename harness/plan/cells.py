@@ -69,7 +69,7 @@ class Cell:
             "method_params": self.method_params,
             "seed": self.seed,
             "scale": self.scale,
-            "data": _fingerprint(task_cls, _frozen(self.task_params)),
+            "data": _task(task_cls, _frozen(self.task_params)).fingerprint(),
         }
 
     @cached_property
@@ -121,10 +121,11 @@ def default_params(component: type) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=4096)
-def _fingerprint(task: type[Task], params: tuple[tuple[str, Any], ...]) -> str:
-    """The data fingerprint of a task at ``params``: one task instance per distinct cell task,
-    however many cells (grids, claims, verdicts) ask for it."""
-    return task(**dict(params)).fingerprint()
+def _task(task: type[Task], params: tuple[tuple[str, Any], ...]) -> Task:
+    """One task instance per distinct (task, params), however many cells (grids, claims,
+    verdicts) ask for its data fingerprint. The fingerprint itself is asked each time: a user's
+    file may change between two keys (its sha256 is memoised by the file's inode and mtime)."""
+    return task(**dict(params))
 
 
 @lru_cache(maxsize=4096)

@@ -95,24 +95,30 @@ def write_family_page(family: str, store_dir: str | None = None, force: bool = F
 
 
 def _write(family: str, spec: FamilyPage | None, store: Any, force: bool) -> list[Path]:
-    from harness.judge.claims import all_claims
-    from harness.judge.verdicts import verdicts_from_store
-    from harness.store.records import latest_per_cell
-
-    claims = all_claims(family)
-    if spec is not None and spec.run_claims_at:
-        _run_claim_cells(claims, spec.run_claims_at, store)
-    names = [name for name, cls in registry.tasks().items() if cls.family == family]
-    view = PageView(family, latest_per_cell(store.load(names)), claims, verdicts_from_store(claims, store),
-                    ROOT / "results" / "figures")
-    page = family_page(view, spec)
+    page, figures = render_family_page(family, store, ROOT / "results" / "figures")
     path = page_path(family)
     lost = lost_rows(path.read_text(encoding="utf-8"), page) if path.exists() else []
     if lost and not force:
         raise UserError(f"{path.relative_to(ROOT)} would lose {len(lost)} row(s) the store cannot reproduce "
                         f"(e.g. {lost[0]!r}); run their cells first, or --force to drop them")
     atomic_write_text(path, page)
-    return [path, *view.figures]
+    return [path, *figures]
+
+
+def render_family_page(family: str, store: Any, figures_dir: Path) -> tuple[str, list[Path]]:
+    """The page of ``family`` from ``store`` (after running the claims' cells where the family
+    asks for it), and the figures its sections drew into ``figures_dir``."""
+    from harness.judge.claims import all_claims
+    from harness.judge.verdicts import verdicts_from_store
+    from harness.store.records import latest_per_cell
+
+    spec = registry.pages().get(family)
+    claims = all_claims(family)
+    if spec is not None and spec.run_claims_at:
+        _run_claim_cells(claims, spec.run_claims_at, store)
+    names = [name for name, cls in registry.tasks().items() if cls.family == family]
+    view = PageView(family, latest_per_cell(store.load(names)), claims, verdicts_from_store(claims, store), figures_dir)
+    return family_page(view, spec), view.figures
 
 
 def _run_claim_cells(claims: list[Claim], scale: str, store: Any) -> None:
