@@ -248,7 +248,7 @@ class BatchSizeLearningRate(ExactTask):
                  f"{SETTINGS[s][2]} η points, {SETTINGS[s][3]} erf draws" for s in SETTINGS}
     estimate_s: ClassVar[Mapping[str, float]] = {"smoke": 1.0, "small": 5.0, "full": 30.0}
     primary_metric: ClassVar[str] = BS["eta_err"]
-    table_metrics = (BS["eta_err"], BS["fit_b"], BS["es"], BS["surge_lo"], BS["surge_hi"], BS["peak"])
+    table_metrics: ClassVar[tuple[str, ...]] = (BS["eta_err"], BS["fit_b"], BS["es"], BS["surge_lo"], BS["surge_hi"], BS["peak"])
 
     def problems(self) -> tuple[Quadratic, Quadratic]:
         p = self.p

@@ -65,7 +65,7 @@ class FGMGradientPenalty(ExactTask):
     scales: ClassVar[Mapping[str, str]] = {s: f"ε = 10^[{SWEEP[s][0][0]:g}, {SWEEP[s][0][1]:g}] ({SWEEP[s][0][2]} points), {SWEEP[s][1]} random models" for s in SWEEP}
     estimate_s: ClassVar[Mapping[str, float]] = {"smoke": 1.0, "small": 2.0, "full": 5.0}
     primary_metric: ClassVar[str] = FG["order"]
-    table_metrics = (FG["order"], FG["order_min"], FG["effect"], FG["ratio"])
+    table_metrics: ClassVar[tuple[str, ...]] = (FG["order"], FG["order_min"], FG["effect"], FG["ratio"])
 
     def measure(self, method: Method, scale: str) -> dict[str, float]:
         import numpy as np

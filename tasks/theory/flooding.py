@@ -58,7 +58,7 @@ class FloodingOrder(ExactTask):
     scales: ClassVar[Mapping[str, str]] = {s: f"ε = 10^[{SWEEP[s][0][0]:g}, {SWEEP[s][0][1]:g}] ({SWEEP[s][0][2]} points), {SWEEP[s][1]} random models" for s in SWEEP}
     estimate_s: ClassVar[Mapping[str, float]] = {"smoke": 1.0, "small": 2.0, "full": 5.0}
     primary_metric: ClassVar[str] = FL["order"]
-    table_metrics = (FL["order"], FL["order_min"], FL["move"], FL["ratio"])
+    table_metrics: ClassVar[tuple[str, ...]] = (FL["order"], FL["order_min"], FL["move"], FL["ratio"])
 
     def measure(self, method: Method, scale: str) -> dict[str, float]:
         import numpy as np

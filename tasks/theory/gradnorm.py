@@ -82,7 +82,7 @@ class GradientNormBound(ExactTask):
     scales: ClassVar[Mapping[str, str]] = {s: f"depths {GRID[s][0]}, widths {GRID[s][1]}, {GRID[s][2]} networks × {GRID[s][3]} inputs each" for s in GRID}
     estimate_s: ClassVar[Mapping[str, float]] = {"smoke": 1.5, "small": 10.0, "full": 60.0}
     primary_metric: ClassVar[str] = GN["viol"]
-    table_metrics = (GN["viol"], GN["lviol"], GN["max"], GN["median"], GN["dead"], GN["cases"])
+    table_metrics: ClassVar[tuple[str, ...]] = (GN["viol"], GN["lviol"], GN["max"], GN["median"], GN["dead"], GN["cases"])
 
     def measure(self, method: Method, scale: str) -> dict[str, float]:
         import numpy as np

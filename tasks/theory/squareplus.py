@@ -91,7 +91,7 @@ class SquarePlusFit(ExactTask):
     scales: ClassVar[Mapping[str, str]] = {s: f"min–max search, scored on [-30, 30] step {REFERENCE_GRID[s]:g}" for s in REFERENCE_GRID}
     estimate_s: ClassVar[Mapping[str, float]] = {"smoke": 1.0, "small": 2.0, "full": 4.0}
     primary_metric: ClassVar[str] = SP["b"]
-    table_metrics = (SP["bound"], SP["b"], SP["err"], SP["osc"])
+    table_metrics: ClassVar[tuple[str, ...]] = (SP["b"], SP["err"], SP["osc"], SP["bound"])
 
     def measure(self, method: Method, scale: str) -> dict[str, float]:
         import numpy as np
@@ -137,7 +137,7 @@ class SquarePlusSpeed(ExactTask):
     scales: ClassVar[Mapping[str, str]] = {s: f"{SPEED_REPEATS[s]} interleaved repeats after one warm-up" for s in SPEED_REPEATS}
     estimate_s: ClassVar[Mapping[str, float]] = {"smoke": 3.0, "small": 6.0, "full": 15.0}
     primary_metric: ClassVar[str] = SPD["ratio"]
-    table_metrics = (SPD["ratio"], SPD["lo"], SPD["hi"], SPD["soft"], SPD["square"])
+    table_metrics: ClassVar[tuple[str, ...]] = (SPD["ratio"], SPD["lo"], SPD["hi"], SPD["soft"], SPD["square"])
 
     def measure(self, method: Method, scale: str) -> dict[str, float]:
         import numpy as np

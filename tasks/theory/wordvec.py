@@ -102,7 +102,7 @@ class WordVectorDimension(ExactTask):
     scales: ClassVar[Mapping[str, str]] = {s: f"the table n = 32…512; slope fitted on n = {', '.join(map(str, FIT_N[s]))}" for s in FIT_N}
     estimate_s: ClassVar[Mapping[str, float]] = {"smoke": 0.5, "small": 1.0, "full": 2.0}
     primary_metric: ClassVar[str] = WV["slope"]
-    table_metrics = (WV[32], WV[512], WV["slope"], WV["coef"], WV["n1e5"], WV["n5e6"])
+    table_metrics: ClassVar[tuple[str, ...]] = (WV["slope"], WV["coef"], WV["n1e5"], WV["n5e6"], WV[32], WV[512])
 
     def measure(self, method: Method, scale: str) -> dict[str, float]:
         h = method.h  # type: ignore[attr-defined]
