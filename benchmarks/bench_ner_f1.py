@@ -17,7 +17,7 @@ import time
 from typing import Callable
 
 from tasks.ner.metrics import span_scores
-from tasks.ner.spans import bio_tags, spans_from_tags
+from methods.ner.spans import bio_tags, spans_from_tags
 
 
 def gold_tags(n: int) -> tuple[list[list[str]], str]:

@@ -28,7 +28,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from harness.store.records import RECORD_SCHEMA
-from harness.store.store import Store, encode_record
+from harness.store.codec import encode_record
+from harness.store.store import Store
 
 METRICS = ("accuracy", "balanced_accuracy", "few_shot_accuracy", "many_shot_accuracy", "medium_shot_accuracy",
            "prior_weighted_accuracy", "loss")

@@ -78,7 +78,7 @@ def test_every_printed_command_runs_exactly_the_cells_its_claim_needs(tmp_path: 
     verdict reads (both sides of every comparison on every task, at the task's deciding scale)."""
     from harness.judge.claims import all_claims, select_claims
     from harness.cli import build_parser
-    from harness.plan.grid import cells_for_claims
+    from harness.judge.claim_cells import cells_for_claims
     from harness.store.store import Store
     from harness.judge.verdicts import verdicts_from_store
     from harness.plan.contract import SCALE_ORDER
@@ -248,7 +248,7 @@ def test_claim_fields_are_validated(fake_family: list[str], bad: dict) -> None:
 def test_pairing_over_examples_uses_a_paired_bootstrap(tmp_path: Path) -> None:
     """Two digits-lt smoke cells with stored predictions: the bootstrap interval brackets the
     observed difference, and equals a hand-made resampling with the same generator."""
-    from harness.plan.grid import cells_for_claims
+    from harness.judge.claim_cells import cells_for_claims
     from harness.run.scheduler import run_missing
     from harness.store.store import Store
 

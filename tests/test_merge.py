@@ -24,7 +24,8 @@ from harness.common.errors import UserError
 from harness.store.lease import try_acquire
 from harness.cli.maintain import cmd_merge as main_merge, configure_merge
 from harness.run.cell import RunOptions, Status, run_cell
-from harness.store.store import Store, decode_record, encode_record
+from harness.store.codec import decode_record, encode_record
+from harness.store.store import Store
 
 TASK = "gaussian-lt"
 

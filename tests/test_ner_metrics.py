@@ -7,7 +7,7 @@ import random
 import pytest
 
 from tasks.ner.metrics import span_scores
-from tasks.ner.spans import bio_tags, spans_from_tags
+from methods.ner.spans import bio_tags, spans_from_tags
 
 seqeval_metrics = pytest.importorskip("seqeval.metrics")
 from seqeval.scheme import IOB2  # noqa: E402

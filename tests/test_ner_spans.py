@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harness.common.errors import UserError
-from tasks.ner.spans import bio_tags, check_spans, spans_from_tags
+from methods.ner.spans import bio_tags, check_spans, spans_from_tags
 
 
 def test_iob1_conll_reading() -> None:

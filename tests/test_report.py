@@ -53,7 +53,8 @@ def plant_hostile_record(root: Path) -> None:
     import pyarrow.compute as pc
 
     from harness.common.files import atomic_write_bytes
-    from harness.store.store import Store, encode_record
+    from harness.store.codec import encode_record
+    from harness.store.store import Store
 
     table = Store(root).load_table(["glue"])
     table = table.filter(pc.equal(table.column("method"), "arithmetic"))

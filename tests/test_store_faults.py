@@ -39,7 +39,8 @@ from harness.common.files import ROOT
 from harness.run.graph import Overwrite, plan
 from harness.run.cell import RunOptions
 from harness.run.scheduler import execute
-from harness.store.store import Damaged, Store, decode_record, encode_record
+from harness.store.codec import Damaged, decode_record, encode_record
+from harness.store.store import Store
 
 OPTS = RunOptions(progress=False)
 OTHER_UID = 54321

@@ -138,7 +138,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from harness.judge.claims import select_claims
     from harness.run.executors import require as require_executor
     from harness.run.graph import Overwrite, plan
-    from harness.plan.grid import baselines_to_add, cells_for_claims, expand, parse_seeds, waiting_for_scale
+    from harness.judge.claim_cells import cells_for_claims, waiting_for_scale
+    from harness.plan.grid import baselines_to_add, expand, parse_seeds
     from harness.run.cell import RunOptions
     from harness.run.scheduler import execute
 

@@ -31,7 +31,8 @@ from typing import Any
 
 from harness.plan.cells import Cell
 from harness.plan.contract import SCALE_ORDER
-from harness.judge.claims import Check, Claim, Comparison, MethodSpec, claim_tasks
+from harness.judge.claim_cells import Side
+from harness.judge.claims import Check, Claim, Comparison, claim_tasks
 from harness.judge.stats import Paired, holm, paired, paired_bootstrap
 
 SUPPORTED, REFUTED, INCONCLUSIVE = "supported", "refuted", "inconclusive"
@@ -95,10 +96,6 @@ def run_command(claim: Claim, scale: str) -> str:
     return f"harness run --claims {claim.id} --scale {scale}"
 
 
-def _cells(claim: Claim, task: str, spec: MethodSpec, scale: str, seeds: list[int]) -> dict[int, Cell]:
-    return {seed: Cell.build(task, spec.name, seed, scale, claim.task_params, spec.params) for seed in seeds}
-
-
 def _bars(op: str, delta: float) -> tuple[float, bool, float, bool]:
     """(support bar, support direction is 'above', refute bar, refute direction is 'above')."""
     return {
@@ -148,7 +145,8 @@ def _paired_evidence(claim: Claim, index: RecordIndex, task: str, cmp: Compariso
         scale, indication = below[0], True
     hint = run_command(claim, scale if not indication else lowest_deciding)
     seeds = sorted(index.seeds.get((task, scale), set()) | set(range(claim.min_seeds)))
-    cells_a, cells_b = _cells(claim, task, cmp.a, scale, seeds), _cells(claim, task, cmp.b, scale, seeds)
+    cells_a = Side(task, cmp.a, claim.task_params).cells(seeds, scale)
+    cells_b = Side(task, cmp.b, claim.task_params).cells(seeds, scale)
     a = {s: v for s, c in cells_a.items() if (v := index.get(c, cmp.a.metric or claim.metric)) is not None}
     b = {s: v for s, c in cells_b.items() if (v := index.get(c, cmp.b.metric or claim.metric)) is not None}
     failed = sorted({s for s in seeds if (s not in a and index.failed(cells_a[s])) or (s not in b and index.failed(cells_b[s]))})

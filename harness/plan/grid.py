@@ -14,7 +14,6 @@ from typing import Any
 from harness.plan import registry
 from harness.plan.contract import Method, Task
 from harness.plan.cells import Cell
-from harness.judge.claims import Claim
 from harness.common.errors import UserError
 
 _SEEDS = re.compile(r"^\d+(-\d+)?$")
@@ -151,48 +150,9 @@ def default_grid(tasks: list[type[Task]], seeds: list[int], scale: str) -> list[
     return list(cells.values())
 
 
-def claim_seeds(claim: Claim) -> list[int]:
-    """Seeds a paired claim is run with by default: enough for its ``min_seeds`` and at least 5."""
-    return list(range(max(claim.min_seeds, 5)))
-
-
-def cells_for_claims(claims: list[Claim], scale: str, seeds: list[int] | None = None) -> list[Cell]:
-    """Exactly the cells the verdicts of ``claims`` read at ``scale``: both sides of every paired
-    comparison on every task (over ``seeds``, default :func:`claim_seeds`), and seed 0 of every
-    value check — only for the tasks on which ``scale`` decides the claim (see :func:`waiting_for_scale`).
-    The one enumeration used by ``run --claims``, the verdicts' hints and the pages."""
-    cells: dict[str, Cell] = {}
-    for claim in claims:
-        if claim.kind == "value":
-            for check in claim.checks:
-                cell = Cell.build(check.task, check.method.name, 0, scale, check.task_params, check.method.params)
-                cells.setdefault(cell.key, cell)
-            continue
-        for task in claim.tasks:
-            if scale not in claim.deciding_scales(task):
-                continue  # below the scale at which this task decides the claim: not run for it
-            for cmp in claim.comparisons:
-                for side in (cmp.a, cmp.b):
-                    for seed in seeds if seeds is not None else claim_seeds(claim):
-                        cell = Cell.build(task, side.name, seed, scale, claim.task_params, side.params)
-                        cells.setdefault(cell.key, cell)
-    return list(cells.values())
-
-
 def baselines_to_add(task_spec: list[str], method_spec: list[str]) -> list[str]:
     """The baselines of the selected tasks' families that the selected methods lack: a comparison
     needs its reference, so a run of a family's methods includes the family's baseline."""
     methods = {m.name for m in registry.select_methods(method_spec)}
     wanted = [t.baseline for t in registry.select_tasks(task_spec) if t.baseline]
     return [b for b in dict.fromkeys(wanted) if b not in methods]
-
-
-def waiting_for_scale(claims: list[Claim], scale: str) -> dict[str, list[str]]:
-    """Claim id → the tasks on which ``scale`` does not decide it (they wait for another scale)."""
-    out: dict[str, list[str]] = {}
-    for claim in claims:
-        tasks = claim.tasks or tuple(dict.fromkeys(c.task for c in claim.checks))
-        waiting = [t for t in tasks if scale not in claim.deciding_scales(t)]
-        if waiting:
-            out[claim.id] = waiting
-    return out

@@ -26,6 +26,7 @@ from typing import Any
 
 from harness.common.errors import UserError
 from harness.common.files import ROOT
+from harness.judge.claim_cells import sides
 
 DEFAULT_OUT = ROOT / "results" / "report" / "index.html"
 COMMITTED_STORE = ROOT / "results" / "store"  # the records behind the committed tables (read by default beside yours)
@@ -140,21 +141,12 @@ def _num(x: float | None, fmt: str = "{:.4f}") -> str:
 
 
 # -- claims ------------------------------------------------------------------------------------
-def _cell_specs(claim: Any, evidence: list[Any]) -> list[list[tuple[str, Any, dict[str, Any]]]]:
-    """Per evidence row: the (task, method spec, task params) whose cells decided it, in the
-    order :func:`harness.judge.verdicts.judge` produced the evidence."""
-    if claim.kind == "value":
-        return [[(c.task, c.method, c.task_params)] for c in claim.checks]
-    return [[(t, c.a, claim.task_params), (t, c.b, claim.task_params)] for t in claim.tasks for c in claim.comparisons]
-
-
-def _cells_for(specs: list[tuple[str, Any, dict[str, Any]]], scale: str, metric: str, by_key: dict[str, Any], seeds: list[int]) -> list[CellRow]:
-    from harness.plan.cells import Cell
-
+def _cells_for(row_sides: list[Any], scale: str, metric: str, by_key: dict[str, Any], seeds: list[int]) -> list[CellRow]:
     out = []
-    for task, spec, task_params in specs:
+    for side in row_sides:
+        spec = side.spec
         for seed in seeds:
-            key = Cell.build(task, spec.name, seed, scale, task_params, spec.params).key
+            key = side.cell(seed, scale).key
             row = by_key.get((key, spec.metric or metric))
             if row is None:
                 continue
@@ -176,7 +168,7 @@ def claim_rows(verdicts: list[Any], records: Any) -> list[ClaimRow]:
     for v in verdicts:
         c = v.claim
         evidence = []
-        for e, specs in zip(v.evidence, _cell_specs(c, v.evidence)):
+        for e, specs in zip(v.evidence, sides(c)):
             metric = c.metric or (c.checks[0].metric if c.checks else "")
             if c.kind == "value":
                 metric = next((k.metric for k in c.checks if k.label() == e.what), metric)
@@ -286,9 +278,9 @@ class StoreUnion:
             return self.stores[0].load(tasks)
         if len(frames) == 1:
             return frames[0]
-        df = pd.concat(frames, ignore_index=True)
-        order = df.sort_values("finished_at", kind="stable") if "finished_at" in df else df
-        return order.drop_duplicates(["cell_key", "metric"], keep="last").sort_index().reset_index(drop=True)
+        from harness.store.records import latest_per_cell
+
+        return latest_per_cell(pd.concat(frames, ignore_index=True)).reset_index(drop=True)
 
     def has_failed(self, cell: Any) -> bool:
         return any(s.has_failed(cell) for s in self.stores) and not any(s.is_finished(cell) for s in self.stores)

@@ -16,6 +16,7 @@ from harness.common.text import md_escape, mean_sd, tex_escape
 from harness.judge.stats import Summary, summarize
 from harness.plan.contract import SCALE_ORDER
 from harness.plan.metrics import higher_is_better
+from harness.store.records import latest_per_cell
 
 
 @dataclass
@@ -55,9 +56,7 @@ class Published:
 def build_table(records: Any, metric: str, scale: str | None = None, published: dict[str, Published] | None = None) -> Table:
     """``records``: the store's DataFrame, already filtered to the tasks of interest."""
     df = records[records["metric"] == metric]
-    if "finished_at" in df and len(df):  # a re-keyed cell (new version/data) supersedes its old record
-        identity = ["task", "method", "params_json", "seed", "scale", "metric"]
-        df = df.sort_values("finished_at").drop_duplicates(identity, keep="last")
+    df = latest_per_cell(df)  # a re-keyed cell (new version/data) supersedes its old record
     table = Table(metric=metric, columns=[], rows=[], entries={})
     if df.empty:
         return table

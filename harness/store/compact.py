@@ -50,7 +50,7 @@ def compact_tables(store: Store, task: str, loose: list[tuple[Path, pa.Table]],
                    packs: list[tuple[Path, pa.Table]] | None = None) -> CompactResult | None:
     """Pack already verified tables of one task; None when another process is compacting it."""
     from harness.common.files import atomic_write_bytes
-    from harness.store.store import combine, decode_pack
+    from harness.store.codec import combine, decode_pack
 
     packs = packs or []
     from harness.store.lease import try_acquire  # the lease machinery (threads, sockets) only when compacting
@@ -97,7 +97,7 @@ def _remove_if_unchanged(path: Path, before: os.stat_result) -> None:
 
 def compact(store: Store, tasks: list[str] | None = None, min_files: int = 2) -> list[CompactResult]:
     """Compact every task (or ``tasks``) holding at least ``min_files`` files (loose + packs)."""
-    from harness.store.store import ReadReport
+    from harness.store.codec import ReadReport
 
     names = tasks if tasks is not None else sorted({p.parent.name for p in store.record_files() + store.pack_files()})
     results = []

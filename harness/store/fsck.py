@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from harness.store.store import ReadReport, Store
+    from harness.store.codec import ReadReport
+    from harness.store.store import Store
 
 
 @dataclass
@@ -31,7 +32,7 @@ class FsckResult:
 def fsck(store: Store, data: bool = False) -> FsckResult:
     """Verify every record and pack; remove dead writers' temp files and stale leases."""
     from harness.store.lease import default_ttl, is_stale
-    from harness.store.store import ReadReport
+    from harness.store.codec import ReadReport
 
     writable = os.access(store.root, os.W_OK)
     temporaries = len(store.clean_temporaries()) if writable else 0

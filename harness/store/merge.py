@@ -45,7 +45,9 @@ from harness.common.errors import UserError
 if TYPE_CHECKING:  # the CLI imports this module to build its parser: no pyarrow until merge runs
     import pyarrow as pa
 
-    from harness.store.store import ReadReport, Store
+    from harness.store.codec import ReadReport
+
+    from harness.store.store import Store
 
 STORE_PARTS = ("records", "packs", "preds", "failed")
 
@@ -181,7 +183,8 @@ def read_source(root: Path, result: MergeResult) -> dict[str, SourceCell]:
     """Every verified cell of a source store, as the store itself reads it (a loose record wins
     over a packed copy, a newer pack over an older one). Damaged and unreadable files go to
     ``result``; the source is never written (no quarantine, no compaction)."""
-    from harness.store.store import ReadReport, Store, _mtime
+    from harness.store.codec import ReadReport
+    from harness.store.store import Store, _mtime
 
     source = Store(root, quarantine=False, auto_compact=0)
     report = ReadReport()
@@ -205,7 +208,7 @@ def _read_all(store: Store, paths: list[Path], report: ReadReport, pack: bool) -
     a read costs milliseconds per file whatever its size), with whether it carried a hash."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from harness.store.store import ReadReport
+    from harness.store.codec import ReadReport
 
     def one(path: Path) -> tuple[pa.Table | None, bool, ReadReport]:
         mine = ReadReport()  # per file: tells a record without a hash from a verified one
@@ -233,7 +236,8 @@ class DestIndex:
 
     def __init__(self, dest: Store, wanted: dict[str, str]) -> None:
         """``wanted``: cell key -> task, every cell the sources hold."""
-        from harness.store.store import ReadReport, _mtime
+        from harness.store.codec import ReadReport
+        from harness.store.store import _mtime
 
         self.dest = dest
         self.report = ReadReport()
@@ -303,7 +307,7 @@ def _show(value: float | None) -> str:
 def _source_predictions(cell: SourceCell, result: MergeResult) -> pa.Buffer | None:
     """The source's predictions file of ``cell`` as bytes, after checking its own hash; None
     when there is none, or when it is damaged or unreadable (reported)."""
-    from harness.store.store import Damaged, Unreadable, _check_preds, _parse, _read_bytes
+    from harness.store.codec import Damaged, Unreadable, _check_preds, _parse, _read_bytes
 
     path = cell.source / "preds" / f"{cell.key}.parquet"
     try:
@@ -349,7 +353,7 @@ def _write_record(dest: Store, cell: SourceCell) -> None:
     """The record as DEST's own writer writes one (content hash, atomic rename); a failure note
     DEST held for the cell goes, as when a run finishes it."""
     from harness.common.files import atomic_write_bytes
-    from harness.store.store import encode_record
+    from harness.store.codec import encode_record
 
     data = encode_record(cell.table)
     atomic_write_bytes(dest.root / "records" / cell.task / f"{cell.key}.parquet", lambda handle: handle.write(data))

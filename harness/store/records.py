@@ -212,3 +212,17 @@ def record_table(
 
 def non_finite_metrics(result: CellResult) -> list[str]:
     return [k for k, v in result.metrics.items() if not (isinstance(v, (int, float)) and math.isfinite(v))]
+
+
+#: what makes two stored rows the same measurement, whatever their cell keys (a version bump or new
+#: data re-keys a cell; the same cell may sit in two stores read as one)
+IDENTITY = ("task", "method", "params_json", "seed", "scale", "metric")
+
+
+def latest_per_cell(records: Any) -> Any:
+    """``records`` (a pandas DataFrame of stored rows) with one row per :data:`IDENTITY`: the
+    one that finished last. The one rule for every reader that shows one number per cell."""
+    if not len(records) or "finished_at" not in records:
+        return records
+    order = records.sort_values("finished_at", kind="stable")
+    return order.drop_duplicates(list(IDENTITY), keep="last").sort_index()

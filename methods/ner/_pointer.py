@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from methods.ner._losses import MASKED, global_pointer_loss
-from tasks.ner.spans import Span
+from methods.ner.spans import Span
 
 
 @lru_cache(maxsize=64)

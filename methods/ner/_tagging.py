@@ -1,7 +1,7 @@
 """Token-tagging heads over an encoder: ``softmax`` (per-token IOB2) and ``crf`` (imports torch).
 
 Both tag with IOB2 over ``O, B-t₁, I-t₁, …`` (2·T + 1 tags). Gold spans are placed into tags by
-:func:`tasks.ner.spans.bio_tags`, which drops (and counts) spans a flat tagger cannot hold:
+:func:`methods.ner.spans.bio_tags`, which drops (and counts) spans a flat tagger cannot hold:
 nested/overlapping ones, and ones cut off by maxlen truncation. Decoding never yields an invalid
 sequence: the CRF decodes with Viterbi over its learned transitions, the softmax head with
 Viterbi over its log-probabilities and a fixed 0/−∞ matrix that forbids ``O → I-t``,
@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from methods.ner import _crf_layer as crf_layer
-from tasks.ner.spans import Span, bio_tags, spans_from_tags
+from methods.ner.spans import Span, bio_tags, spans_from_tags
 
 NEG = -1e4
 

@@ -20,7 +20,7 @@ TOP = 20
 def claim_verdicts(store_dir: str | None) -> list[str]:
     """The verdict lines of the family's claims, after running the cells they need (reusing stored ones)."""
     from harness.judge.claims import all_claims
-    from harness.plan.grid import cells_for_claims
+    from harness.judge.claim_cells import cells_for_claims
     from harness.run.scheduler import run_missing
     from harness.store.store import Store
     from harness.report.verdict_text import verdict_lines

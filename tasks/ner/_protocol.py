@@ -30,7 +30,7 @@ from harness.api import CellFailure, RunContext
 from tasks.ner.data import Corpus, Splits
 from tasks.ner._encoder import BiLSTMEncoder, Vocab, collate
 from tasks.ner.metrics import span_scores
-from tasks.ner.spans import Span
+from methods.ner.spans import Span
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from harness.api import Param, UserError, register, sha256_of
 from tasks.ner import data as nd
 from tasks.ner.base import ENCODER, MAXLEN, NerTask
 from tasks.ner.data import Corpus, Splits
-from tasks.ner.spans import SCHEMES
+from methods.ner.spans import SCHEMES
 
 EXAMPLE = Path(__file__).parent / "example"
 JSON_SUFFIXES = (".json", ".jsonl")

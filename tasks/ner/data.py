@@ -7,7 +7,7 @@ user's own files:
 * **CoNLL-style**: one token per line, whitespace-separated columns, the tag in the last
   column, a blank line between sentences, ``-DOCSTART-`` lines skipped (CoNLL-2003 in this
   bundle has them *after* each document). The tag scheme (``bio``, ``iob1``, ``bioes``) is
-  declared by the caller; tags are turned into spans at once (:mod:`tasks.ner.spans`).
+  declared by the caller; tags are turned into spans at once (:mod:`methods.ner.spans`).
 * **CLUENER-style JSON lines**: ``{"text": str, "label": {type: {entity: [[start, end], …]}}}``
   with character offsets, end inclusive; every span is checked against its entity string.
 
@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from harness.api import DataFile, UserError
-from tasks.ner.spans import Span, check_spans, spans_from_tags
+from methods.ner.spans import Span, check_spans, spans_from_tags
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from collections import Counter
 from typing import Iterable, Sequence
 
 from harness.api import Metric, register_metric
-from tasks.ner.spans import Span
+from methods.ner.spans import Span
 
 for _metric in (
     Metric("f1_*", True, "exact-span F1 of one entity type (micro over the corpus)"),

@@ -37,7 +37,7 @@ from typing import Any, Sequence
 from pebble import ProcessPool
 
 from harness.common.errors import UserError
-from harness.run.executors import first_done, future_outcome
+from harness.run.executors.base import first_done, future_outcome
 from harness.run.cell import Outcome, RunOptions, run_leased, usable_cores
 
 

@@ -25,7 +25,7 @@ from typing import Any, Sequence
 
 from harness.plan import registry
 from harness.common.errors import UserError
-from harness.run.executors import first_done, future_outcome, require
+from harness.run.executors.base import first_done, future_outcome, require
 from harness.run.cell import Outcome, RunOptions, run_leased
 
 

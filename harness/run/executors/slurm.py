@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Sequence
 
 from harness.plan import registry
-from harness.run.executors import WorkerLost, require
+from harness.run.executors.base import WorkerLost, require
 from harness.run.cell import Outcome, RunOptions, run_leased, usable_cores
 
 POLL_S = 1.0
