@@ -246,7 +246,7 @@ class BatchSizeLearningRate(ExactTask):
     )
     scales: ClassVar[Mapping[str, str]] = {s: f"B in 10^[{SETTINGS[s][0][0]:g}, {SETTINGS[s][0][1]:g}] ({SETTINGS[s][0][2]} points), {SETTINGS[s][1]} draws per B, "
                  f"{SETTINGS[s][2]} η points, {SETTINGS[s][3]} erf draws" for s in SETTINGS}
-    estimate_s: ClassVar[Mapping[str, float]] = {"smoke": 1.0, "small": 5.0, "full": 30.0}
+    estimate_s: ClassVar[Mapping[str, float]] = {"smoke": 0.7, "small": 1.5, "full": 110.0}
     primary_metric: ClassVar[str] = BS["eta_err"]
     table_metrics: ClassVar[tuple[str, ...]] = (BS["eta_err"], BS["fit_b"], BS["es"], BS["surge_lo"], BS["surge_hi"], BS["peak"])
 

@@ -63,7 +63,7 @@ class FGMGradientPenalty(ExactTask):
         Param("classes", "int", 4, "output classes", minimum=2),
     )
     scales: ClassVar[Mapping[str, str]] = {s: f"ε = 10^[{SWEEP[s][0][0]:g}, {SWEEP[s][0][1]:g}] ({SWEEP[s][0][2]} points), {SWEEP[s][1]} random models" for s in SWEEP}
-    estimate_s: ClassVar[Mapping[str, float]] = {"smoke": 1.0, "small": 2.0, "full": 5.0}
+    estimate_s: ClassVar[Mapping[str, float]] = {"smoke": 0.02, "small": 0.03, "full": 0.4}
     primary_metric: ClassVar[str] = FG["order"]
     table_metrics: ClassVar[tuple[str, ...]] = (FG["order"], FG["order_min"], FG["effect"], FG["ratio"])
 

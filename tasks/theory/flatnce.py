@@ -96,7 +96,7 @@ class FlatNCENumerics(ExactTask):
     params = (Param("k", "int", 8, "scores per row: the positive and K − 1 negatives (a small batch)", minimum=2),
               Param("s_pos", "float", 20.0, "the positive's score (cosine 1 over temperature 0.05)"))
     scales: ClassVar[Mapping[str, str]] = {s: f"gaps s_t − sᵢ ∈ {{{', '.join(map(str, GAPS[s][:4]))}{', …' if len(GAPS[s]) > 4 else ''}}} ({len(GAPS[s])})" for s in GAPS}
-    estimate_s: ClassVar[Mapping[str, float]] = {"smoke": 0.5, "small": 0.5, "full": 1.0}
+    estimate_s: ClassVar[Mapping[str, float]] = {"smoke": 0.01, "small": 0.01, "full": 0.1}
     primary_metric: ClassVar[str] = FN["max"]
     table_metrics: ClassVar[tuple[str, ...]] = (FN["max"], FN[("loss", 40)], FN[10], FN[40], FN["pos"], FN["neg"], FN["max64"])
 

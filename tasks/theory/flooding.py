@@ -56,7 +56,7 @@ class FloodingOrder(ExactTask):
         Param("classes", "int", 3, "output classes", minimum=2),
     )
     scales: ClassVar[Mapping[str, str]] = {s: f"ε = 10^[{SWEEP[s][0][0]:g}, {SWEEP[s][0][1]:g}] ({SWEEP[s][0][2]} points), {SWEEP[s][1]} random models" for s in SWEEP}
-    estimate_s: ClassVar[Mapping[str, float]] = {"smoke": 1.0, "small": 2.0, "full": 5.0}
+    estimate_s: ClassVar[Mapping[str, float]] = {"smoke": 0.02, "small": 0.03, "full": 0.5}
     primary_metric: ClassVar[str] = FL["order"]
     table_metrics: ClassVar[tuple[str, ...]] = (FL["order"], FL["order_min"], FL["move"], FL["ratio"])
 

@@ -80,7 +80,7 @@ class GradientNormBound(ExactTask):
         Param("bias_std", "float", 0.5, "bias scale: b ~ N(0, bias_std²)", minimum=0.0),
     )
     scales: ClassVar[Mapping[str, str]] = {s: f"depths {GRID[s][0]}, widths {GRID[s][1]}, {GRID[s][2]} networks × {GRID[s][3]} inputs each" for s in GRID}
-    estimate_s: ClassVar[Mapping[str, float]] = {"smoke": 1.5, "small": 10.0, "full": 60.0}
+    estimate_s: ClassVar[Mapping[str, float]] = {"smoke": 0.5, "small": 1.5, "full": 30.0}
     primary_metric: ClassVar[str] = GN["viol"]
     table_metrics: ClassVar[tuple[str, ...]] = (GN["viol"], GN["lviol"], GN["max"], GN["median"], GN["dead"], GN["cases"])
 

@@ -89,7 +89,7 @@ class SquarePlusFit(ExactTask):
     name: ClassVar[str] = "squareplus"
     hook = MinMaxSolver
     scales: ClassVar[Mapping[str, str]] = {s: f"min–max search, scored on [-30, 30] step {REFERENCE_GRID[s]:g}" for s in REFERENCE_GRID}
-    estimate_s: ClassVar[Mapping[str, float]] = {"smoke": 1.0, "small": 2.0, "full": 4.0}
+    estimate_s: ClassVar[Mapping[str, float]] = {"smoke": 0.5, "small": 0.6, "full": 1.5}
     primary_metric: ClassVar[str] = SP["b"]
     table_metrics: ClassVar[tuple[str, ...]] = (SP["b"], SP["err"], SP["osc"], SP["bound"])
 
@@ -135,7 +135,7 @@ class SquarePlusSpeed(ExactTask):
         Param("b", "float", 1.52382103, "SquarePlus's b (the min–max fit)", minimum=0.0),
     )
     scales: ClassVar[Mapping[str, str]] = {s: f"{SPEED_REPEATS[s]} interleaved repeats after one warm-up" for s in SPEED_REPEATS}
-    estimate_s: ClassVar[Mapping[str, float]] = {"smoke": 3.0, "small": 6.0, "full": 15.0}
+    estimate_s: ClassVar[Mapping[str, float]] = {"smoke": 2.5, "small": 3.0, "full": 8.0}
     primary_metric: ClassVar[str] = SPD["ratio"]
     table_metrics: ClassVar[tuple[str, ...]] = (SPD["ratio"], SPD["lo"], SPD["hi"], SPD["soft"], SPD["square"])
 

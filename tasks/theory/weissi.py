@@ -77,7 +77,7 @@ class WeissiInvariance(ExactTask):
     params = (Param("width", "int", 16, "hidden units per layer", minimum=1),
               Param("log_gamma_std", "float", 1.0, "spread of log γ", minimum=0.0))
     scales: ClassVar[Mapping[str, str]] = {s: f"depths {GRID[s][0]}, {GRID[s][1]} networks × {GRID[s][2]} rescalings each" for s in GRID}
-    estimate_s: ClassVar[Mapping[str, float]] = {"smoke": 0.3, "small": 0.5, "full": 1.0}
+    estimate_s: ClassVar[Mapping[str, float]] = {"smoke": 0.05, "small": 0.15, "full": 2.0}
     primary_metric: ClassVar[str] = WS["reg"]
     table_metrics: ClassVar[tuple[str, ...]] = (WS["reg"], WS["out"], WS["orbit"], WS["norms"])
 

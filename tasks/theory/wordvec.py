@@ -100,7 +100,7 @@ class WordVectorDimension(ExactTask):
     params = (Param("vocab_small", "float", 1e5, "the smaller vocabulary N", minimum=2.0),
               Param("vocab_large", "float", 5e6, "the larger vocabulary N", minimum=2.0))
     scales: ClassVar[Mapping[str, str]] = {s: f"the table n = 32…512; slope fitted on n = {', '.join(map(str, FIT_N[s]))}" for s in FIT_N}
-    estimate_s: ClassVar[Mapping[str, float]] = {"smoke": 0.5, "small": 1.0, "full": 2.0}
+    estimate_s: ClassVar[Mapping[str, float]] = {"smoke": 0.05, "small": 0.05, "full": 0.1}
     primary_metric: ClassVar[str] = WV["slope"]
     table_metrics: ClassVar[tuple[str, ...]] = (WV["slope"], WV["coef"], WV["n1e5"], WV["n5e6"], WV[32], WV[512])
 
