@@ -137,6 +137,10 @@ def wordvec_figure(records: Any, outdir: Path) -> list[Path]:
 
 def batchsize_figure(records: Any, store: Any, outdir: Path) -> list[Path]:
     import matplotlib.pyplot as plt
+    import numpy as np
+    import pandas as pd
+
+    from tasks.theory.batchsize import beta_noise, sign_b_noise, sign_eta_beta_form
 
     rows = _rows(records, "batchsize-lr")
     styles = {"sgd-quadratic": ("#1f77b4", "SGD"), "signsgd-quadratic": ("#d62728", "SignSGD")}
@@ -149,26 +153,35 @@ def batchsize_figure(records: Any, store: Any, outdir: Path) -> list[Path]:
             shown.append(rows[rows["cell_key"] == keys[-1]])
     if not curves:
         return []
-    import pandas as pd
-
-    beta = {p: _value(rows, next(iter(curves)), m) for p, m in (("low", "bs_beta_noise_low"), ("high", "bs_beta_noise_high"))}
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.9), sharey=True)
-    for ax, problem in zip(axes, ("low", "high")):
+    problems = dict(zip(("low", "high"), registry.get_task("batchsize-lr")().problems()))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharey=True)
+    for ax, (problem, q) in zip(axes, problems.items()):
         for method, frame in curves.items():
             colour, label = styles[method]
             part = frame[frame["problem"] == problem]
-            ax.plot(part["batch"], part["eta_article"], color=colour, lw=1.5, label=f"{label}: article's η*(B)")
-            ax.plot(part["batch"], part["eta_simulated"], "o", ms=3, color=colour, alpha=0.6, label=f"{label}: grid-searched (Monte Carlo)")
-        if problem == "low" and "signsgd-quadratic" in curves:
-            from tasks.theory.batchsize import sign_b_noise
-
-            peak = sign_b_noise(registry.get_task("batchsize-lr")().problems()[0])
-            ax.axvline(peak, color="#d62728", lw=0.8, ls=":", label=f"SignSGD B_noise = {peak:.1f} (article)")
+            every = max(1, len(part) // 33)  # at most ~33 markers, so the lines stay visible
+            ax.plot(part["batch"].iloc[::every], part["eta_simulated"].iloc[::every], "o", ms=4, mfc="none", color=colour,
+                    label=f"{label}: grid-searched η (Monte Carlo)")
+            formula = "η_max/(1 + B_noise/B)" if method == "sgd-quadratic" else "Σμg/(ΣHᵢᵢ + ΣμᵢμⱼHᵢⱼ), μ = erf(·)"
+            ax.plot(part["batch"], part["eta_article"], color=colour, lw=1.5, label=f"{label}: article's η* = {formula}")
+            if method == "signsgd-quadratic":
+                batches = np.logspace(0, 4, 200)
+                ax.plot(batches, [sign_eta_beta_form(q, b) for b in batches], color=colour, lw=1, ls="--",
+                        label="SignSGD: mean-field η_max/(½(β_noise/β + β/β_noise))")
+                peak = sign_b_noise(q)
+                if math.isfinite(peak):
+                    ax.axvline(peak, color=colour, lw=0.8, ls=":", label=f"SignSGD B_noise = {peak:.1f}")
+        beta = beta_noise(q)
         ax.set(xscale="log", yscale="log", xlabel="batch size B",
-               title=f"β_noise = {beta[problem]:.3f} ({'surge' if beta[problem] < 1 else 'no surge'} expected)")
+               title=f"β_noise = {beta:.3f}: {'surge expected' if beta < 1 else 'no surge expected'}")
         ax.grid(alpha=0.3, which="both")
-    axes[0].set_ylabel("one-step optimal η")
-    axes[0].legend(fontsize=7, frameon=False)
+    axes[0].set_ylabel("one-step optimal learning rate")
+    handles = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label.split(" = ")[0] if label.startswith("SignSGD B_noise") else label, handle)
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    fig.legend(list(handles.values()), list(handles.keys()), loc="lower center", ncol=3, fontsize=8, frameon=False)
     return _save(fig, outdir, "theory_batchsize-lr_surge", pd.concat(shown))
 
 
