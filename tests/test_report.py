@@ -206,7 +206,8 @@ def test_figures_inline_with_scale_and_n(built: tuple[Path, Report, str], tmp_pa
 
 
 def test_several_stores_read_as_one(built: tuple[Path, Report, str], tmp_path: Path) -> None:
-    from harness.report.html import StoreUnion, open_stores
+    from harness.report.html import open_stores
+    from harness.store.union import StoreUnion
     from harness.store.store import Store
 
     root = built[0]
