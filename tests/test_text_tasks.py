@@ -140,3 +140,24 @@ def test_registration_is_torch_free():
     code = "import sys; from harness import registry; registry.tasks(); import tasks.longtail.text; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_compacting_the_embedding_table_keeps_every_logit(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The n-gram table keeps only the rows some text uses (the optimiser's states shrink with
+    it); the test logits are bit-identical to training on the whole table."""
+    import numpy as np
+    import pandas as pd
+
+    import tasks.longtail._text_model as text_model
+    from harness.plan.cells import Cell
+    from harness.run.cell import RunOptions, run_cell
+    from harness.store.store import Store
+
+    def logits(store: Path) -> np.ndarray:
+        cell = Cell.build("tnews-few", "logit_adjust", 0, "smoke")
+        assert run_cell(cell, Store(store), RunOptions(progress=False)).status.value == "ok"
+        return np.stack(pd.read_parquet(store / "preds" / f"{cell.key}.parquet")["logits"].to_numpy())
+
+    compacted = logits(tmp_path / "a")
+    monkeypatch.setattr(text_model, "compact", lambda model, *bags: (model, list(bags)))
+    assert np.array_equal(compacted, logits(tmp_path / "b"))

@@ -67,6 +67,25 @@ def pack(bags: np.ndarray, device: str = "cpu") -> tuple[torch.Tensor, torch.Ten
     )
 
 
+def compact(model: BagOfNgrams, *bag_sets: np.ndarray) -> tuple[BagOfNgrams, list[np.ndarray]]:
+    """The model with only the embedding rows some bag uses, and the bags renumbered to them.
+
+    Measurably cheaper, same numbers: a row no training text touches is never updated
+    (SparseAdam keeps no state for it and never moves it), so the rows the bags do not use can
+    go. The kept rows hold their initial values, the optimiser's states shrink from the whole
+    table (3 × 2^18 × 100 floats, ~315 MB) to the rows in use, and each step's sparse update
+    touches a smaller table (``tests/test_text_tasks.py`` checks the logits are bit-identical)."""
+    used = np.unique(np.concatenate([np.concatenate(list(bags)) if len(bags) else np.zeros(0, np.int64) for bags in bag_sets]))
+    table = model.embed.weight.detach()[torch.as_tensor(used)].clone()
+    model.embed = torch.nn.EmbeddingBag.from_pretrained(table, freeze=False, mode="sum", sparse=True)
+    renumbered = []
+    for bags in bag_sets:
+        out = np.empty(len(bags), dtype=object)
+        out[:] = [np.searchsorted(used, bag) for bag in bags]
+        renumbered.append(out)
+    return model, renumbered
+
+
 def predict(model: BagOfNgrams, bags: np.ndarray, device: str = "cpu") -> np.ndarray:
     model.eval()
     out = []
@@ -89,6 +108,7 @@ def train_bag_logits(
     """Train ``model`` with ``method.loss`` (sparse Adam + Adam, linear decay), return test logits.
 
     Runs on one torch thread (the task's ``max_threads``): small sparse ops gain nothing from more."""
+    model, (bags_train, bags_test) = compact(model, bags_train, bags_test)
     model = with_head(model, method.head)
     device = ctx.device if ctx.device.startswith("cuda") else "cpu"
     model.to(device)
