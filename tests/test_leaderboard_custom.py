@@ -276,15 +276,15 @@ def test_csv_is_complete_unless_top_is_given(capsys: pytest.CaptureFixture) -> N
 
 
 def test_write_leaves_the_default_store_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tasks.leaderboard.page import claim_verdicts
+    from harness.report.page import write_family_page
 
     default = tmp_path / "default-store"
     monkeypatch.setenv("HARNESS_STORE", str(default))
-    lines = claim_verdicts(None)
-    assert any("[✘ refuted at full] 8783-paper-geo-harm-dethrone-models" in line for line in lines)
+    page, *_ = write_family_page("leaderboard", None, force=True, results=tmp_path / "results")
+    assert "[✘ refuted at full] 8783-paper-geo-harm-dethrone-models" in page.read_text(encoding="utf-8")
     assert not default.exists() or not any(p.is_file() for p in default.rglob("*"))
     given = tmp_path / "given"
-    claim_verdicts(str(given))  # an explicit --store keeps the cells
+    write_family_page("leaderboard", str(given), force=True, results=tmp_path / "results")  # an explicit --store keeps the cells
     assert any(p.suffix == ".parquet" for p in given.rglob("*"))
 
 

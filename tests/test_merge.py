@@ -106,7 +106,7 @@ def test_disjoint_stores_merge_to_their_union(pristine, tmp_path: Path, capsys: 
     union = _rows(f"{tmp_path}/[ab]/records/*/*.parquet")
     merged = _rows(f"{dest}/records/*/*.parquet")
     assert list(merged.columns) == list(union.columns) and merged.equals(union)
-    assert len(merged) == 4 * 7  # seven metrics per gaussian-lt cell
+    assert len(merged) == 4 * 8  # eight metrics per gaussian-lt cell
     for cell in cells:  # each cell's predictions came with it, byte for byte, and verify
         origin = a if cell in cells[:2] else b
         assert (dest / "preds" / f"{cell.key}.parquet").read_bytes() == origin.preds_path(cell.key).read_bytes()

@@ -137,7 +137,7 @@ def test_minilm_missing_package_is_a_user_error(monkeypatch):
 
 
 def test_registration_is_torch_free():
-    code = "import sys; from harness import registry; registry.tasks(); import tasks.longtail.text; print('torch' in sys.modules)"
+    code = "import sys; from harness.plan import registry; registry.tasks(); import tasks.longtail.text; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

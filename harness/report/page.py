@@ -72,12 +72,12 @@ def family_page(view: PageView, spec: FamilyPage | None = None) -> str:
     return "\n".join(parts)
 
 
-def page_path(family: str) -> Path:
+def page_path(family: str, results: Path | None = None) -> Path:
     spec = registry.pages().get(family)
-    return ROOT / "results" / "tables" / (spec.file if spec and spec.file else f"{family}.md")
+    return (results or ROOT / "results") / "tables" / (spec.file if spec and spec.file else f"{family}.md")
 
 
-def write_family_page(family: str, store_dir: str | None = None, force: bool = False) -> list[Path]:
+def write_family_page(family: str, store_dir: str | None = None, force: bool = False, results: Path | None = None) -> list[Path]:
     """Regenerate ``family``'s committed page from the store (and the figures its sections draw);
     refuses, before writing anything, to drop table rows the store cannot reproduce. A family
     whose claims' cells are exact and cheap (``run_claims_at``) has them computed first: in the
@@ -90,16 +90,16 @@ def write_family_page(family: str, store_dir: str | None = None, force: bool = F
     spec = registry.pages().get(family)
     if spec is not None and spec.run_claims_at and store_dir is None:
         with tempfile.TemporaryDirectory(prefix=f"harness-{family}-page-") as scratch:
-            return write_family_page(family, scratch, force)
-    return _write(family, spec, Store(store_dir), force)
+            return write_family_page(family, scratch, force, results)
+    return _write(family, Store(store_dir), force, results or ROOT / "results")
 
 
-def _write(family: str, spec: FamilyPage | None, store: Any, force: bool) -> list[Path]:
-    page, figures = render_family_page(family, store, ROOT / "results" / "figures")
-    path = page_path(family)
+def _write(family: str, store: Any, force: bool, results: Path) -> list[Path]:
+    page, figures = render_family_page(family, store, results / "figures")
+    path = page_path(family, results)
     lost = lost_rows(path.read_text(encoding="utf-8"), page) if path.exists() else []
     if lost and not force:
-        raise UserError(f"{path.relative_to(ROOT)} would lose {len(lost)} row(s) the store cannot reproduce "
+        raise UserError(f"{path} would lose {len(lost)} row(s) the store cannot reproduce "
                         f"(e.g. {lost[0]!r}); run their cells first, or --force to drop them")
     atomic_write_text(path, page)
     return [path, *figures]
