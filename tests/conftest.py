@@ -88,8 +88,19 @@ def store(tmp_path: Any) -> Store:
 
 
 @pytest.fixture(scope="session")
-def smoke_grid_results() -> Any:
-    """The whole smoke grid (every task × applicable method × reference seeds), run once."""
+def smoke_store(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The whole smoke grid (every task × applicable method × reference seeds), run once per
+    session on two workers into a store the tests that need smoke records share; yields the
+    store's folder, its records and the failed outcomes."""
     from harness.judge.reference import run_smoke_grid
+    from harness.run.cell import usable_cores
 
-    return run_smoke_grid(progress=False)
+    root = tmp_path_factory.mktemp("smoke") / "store"
+    records, failed = run_smoke_grid(progress=False, workers=min(2, usable_cores()), store_dir=root)
+    return root, records, failed
+
+
+@pytest.fixture(scope="session")
+def smoke_grid_results(smoke_store: Any) -> Any:
+    """(records, failed outcomes) of the session's smoke grid."""
+    return smoke_store[1], smoke_store[2]

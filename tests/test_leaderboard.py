@@ -334,9 +334,10 @@ def test_run_stops_on_a_bad_file_before_any_cell(tmp_path: Path, capsys: pytest.
 
 
 def test_page_and_bump_charts(tmp_path: Path) -> None:
-    from tasks.leaderboard.page import build_page
+    from harness.report.page import render_family_page
+    from harness.store.store import Store
 
-    text, figures = build_page(str(tmp_path / "store"), tmp_path / "figures")
+    text, figures = render_family_page("leaderboard", Store(tmp_path / "store"), tmp_path / "figures")
     assert "| glue      | the paper's rules" in text and "| 1 / 82" in text
     assert "[✘ refuted at full] 8783-paper-geo-harm-dethrone-models" in text
     assert sorted(p.name for p in figures) == [f"leaderboard_{b}_bump.{e}" for b in ("glue", "superglue") for e in ("png", "svg")]

@@ -4,6 +4,7 @@ a user's own pair file end to end, and one-line errors on bad input."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -156,12 +157,26 @@ def test_score_range_label_check() -> None:
     assert SCORE_0_5.binarised(np.array([2.5, 2.6])).tolist() == [0, 1]
 
 
-def test_hub_dataset_offline_is_one_line(monkeypatch) -> None:
-    """``data=hf:<id>`` goes through datasets' hub builder; offline it is a clear error, not a traceback."""
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
-    task = _task("stsb-en", data="hf:no-such-user/no-such-dataset", label="score")
-    with pytest.raises(UserError, match="cannot load hub dataset 'no-such-user/no-such-dataset' split 'train'") as info:
-        task.hub_splits()
-    assert "\n" not in str(info.value)
-    assert task.fingerprint() == "hf:no-such-user/no-such-dataset"
+def test_hub_dataset_offline_is_one_line() -> None:
+    """``data=hf:<id>`` goes through datasets' hub builder; offline it is a clear error, not a traceback.
+    The offline flags are read when ``datasets`` is imported, so the load runs in a fresh process
+    that has them from its start (set later, a machine with a network would query the hub: the
+    error would then name a lookup failure, not offline mode)."""
+    code = ("from harness.common.errors import UserError\n"
+            "from harness.plan.cells import Cell\n"
+            "task = Cell.build('stsb-en', 'cosent', 0, 'smoke', {'data': 'hf:no-such-user/no-such-dataset', 'label': 'score'}).make_task()\n"
+            "assert task.fingerprint() == 'hf:no-such-user/no-such-dataset'\n"
+            "try:\n    task.hub_splits()\nexcept UserError as exc:\n    print(exc)\n")
+    done = _offline_python(code)
+    assert done.returncode == 0, done.stderr[-1500:]
+    assert done.stdout.count("\n") == 1 and "cannot load hub dataset 'no-such-user/no-such-dataset' split 'train'" in done.stdout
+    assert "OfflineModeIsEnabled" in done.stdout  # the flag was in force: no request left this machine
+
+
+def _offline_python(code: str) -> Any:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)

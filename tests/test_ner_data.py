@@ -135,14 +135,23 @@ def test_truncation_counts_and_misses_cut_entities() -> None:
     assert out.metrics["recall"] <= 2 / 3  # the cut gold span stays in the score, as a miss
 
 
-def test_hub_dataset_offline_is_one_line(monkeypatch) -> None:
-    """``data=hf:<id>`` goes through datasets' hub loader; offline it is one clear line."""
-    from tasks.ner.custom import NerFiles
+def test_hub_dataset_offline_is_one_line() -> None:
+    """``data=hf:<id>`` goes through datasets' hub loader; offline it is one clear line. The
+    offline flags are read when ``datasets`` is imported: the load runs in a fresh process that
+    has them from its start, and the message proves the flag was in force."""
+    import os
+    import subprocess
+    import sys
 
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
-    task = NerFiles(data="hf:no-such-user/no-such-ner")
-    with pytest.raises(UserError, match="cannot load hub dataset 'no-such-user/no-such-ner'") as info:
-        task.splits()
-    assert "\n" not in str(info.value)
-    assert task.fingerprint() == "hf:no-such-user/no-such-ner"
+    code = ("from harness.common.errors import UserError\n"
+            "from tasks.ner.custom import NerFiles\n"
+            "task = NerFiles(data='hf:no-such-user/no-such-ner')\n"
+            "assert task.fingerprint() == 'hf:no-such-user/no-such-ner'\n"
+            "try:\n    task.splits()\nexcept UserError as exc:\n    print(exc)\n")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-1500:]
+    assert done.stdout.count("\n") == 1 and "cannot load hub dataset 'no-such-user/no-such-ner'" in done.stdout
+    assert "OfflineModeIsEnabled" in done.stdout
+
+

@@ -102,7 +102,7 @@ def _h_plain_quadrature(n: int) -> float:
 
 @pytest.mark.parametrize("n,article", [(32, -7.77471), (64, -15.4734), (96, -23.1726), (128, -30.8718), (256, -61.6692), (512, -123.264)])
 def test_hn_table(n: int, article: float) -> None:
-    from tasks.theory.wordvec import h_quadrature
+    from methods.theory._entropy import h_quadrature
 
     assert h_quadrature(n) == pytest.approx(_h_bessel(n), abs=1e-8)
     assert method("bessel-closed-form").h(n) == pytest.approx(_h_bessel(n), abs=1e-8)
@@ -112,7 +112,8 @@ def test_hn_table(n: int, article: float) -> None:
 
 
 def test_hn_slope_and_rule() -> None:
-    from tasks.theory.wordvec import crossing_dimension, fitted_slope, h_quadrature
+    from methods.theory._entropy import h_quadrature
+    from tasks.theory.wordvec import crossing_dimension, fitted_slope
 
     limit = -0.5 * math.log((1 + math.sqrt(5)) / 2)
     assert fitted_slope(h_quadrature, (512, 1024, 2048)) == pytest.approx(limit, abs=1e-8)
@@ -173,13 +174,13 @@ def test_gradnorm_dead_relu_layers_are_skipped() -> None:
 
 # -- 10542 batch size and learning rate -------------------------------------------------------------
 def _problem():
-    from tasks.theory.batchsize import quadratic
+    from methods.theory._quadratic import quadratic
 
     return quadratic(6, 1.0, 1.0, 4.0, seed=3)
 
 
 def test_sgd_eta_star_minimises_the_expected_step() -> None:
-    from tasks.theory.batchsize import sgd_eta_star
+    from methods.theory._quadratic import sgd_eta_star
 
     q = _problem()
     rng = np.random.default_rng(0)
@@ -191,7 +192,7 @@ def test_sgd_eta_star_minimises_the_expected_step() -> None:
 
 
 def test_sign_mean_is_erf() -> None:
-    from tasks.theory.batchsize import sign_mean
+    from methods.theory._quadratic import sign_mean
 
     q = _problem()
     rng = np.random.default_rng(1)

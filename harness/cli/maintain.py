@@ -14,13 +14,16 @@ from harness.common.text import did_you_mean
 def configure_check(p: argparse.ArgumentParser) -> None:
     p.add_argument("--update", action="store_true", help="re-measure and merge the re-measured groups into the references")
     p.add_argument("--tasks", help="restrict to these tasks or families")
+    p.add_argument("--workers", type=int, default=1, help="cells at once (fewer torch threads each: a multi-threaded task such as CIFAR may move in its last digits, inside the tolerances)")
 
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     from harness.judge.reference import run_check
 
-    code, lines = run_check(update=args.update, tasks=csv_list(args.tasks) if args.tasks else None)
+    if args.workers < 1:
+        raise UserError(f"--workers must be an integer >= 1, got {args.workers}")
+    code, lines = run_check(update=args.update, tasks=csv_list(args.tasks) if args.tasks else None, workers=args.workers)
     print("\n".join(lines))
     return code
 

@@ -49,11 +49,11 @@ def cmd_plot(args: argparse.Namespace) -> int:
     staging = Path(tempfile.mkdtemp(prefix="harness-plot-"))
     try:
         for family in families:
-            plot = registry.plotters().get(family)
-            if plot is None:
+            plots = registry.plotters().get(family, [])
+            if not plots:
                 continue
             guard.take_noted()
-            paths = [Path(p) for p in plot(records[records["family"] == family], store, staging)]
+            paths = [Path(p) for plot in plots for p in plot(records[records["family"] == family], store, staging)]
             noted = guard.take_noted()
             family_tasks = [t for t, cls in registry.tasks().items() if cls.family == family]
             for path in paths:

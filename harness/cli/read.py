@@ -97,10 +97,9 @@ def cmd_results(args: argparse.Namespace) -> int:
 
 def cmd_table(args: argparse.Namespace) -> int:
     from harness.report import tables
-    from harness.judge.claims import all_claims, claims_touching
-    from harness.report.page import family_page, lost_rows, published_columns, shown_metrics
+    from harness.judge.claims import claims_touching
+    from harness.report.page import published_columns, shown_metrics, write_family_page
     from harness.common.files import ROOT
-    from harness.judge.verdicts import verdicts_from_store
 
     store = open_store(args)
     names = task_names(args.tasks)
@@ -112,22 +111,8 @@ def cmd_table(args: argparse.Namespace) -> int:
                             "for a filtered table use --out FILE (with --tasks/--format/--metric)")
         families = chosen or sorted({registry.get_task(t).family for t in set(records["task"])})
         for family in families:
-            own_page = registry.pages().get(family)
-            if own_page is not None:
-                for written in own_page(args.store):
-                    print(f"wrote {written}")
-                continue
-            claims = all_claims(family)
-            fam_records = records[records["family"] == family] if len(records) else records
-            page = family_page(family, fam_records, claims, verdicts_from_store(claims, store))
-            path = ROOT / "results" / "tables" / f"{family}.md"
-            lost = lost_rows(path.read_text(encoding="utf-8"), page) if path.exists() else []
-            if lost and not args.force:
-                raise UserError(f"{path.relative_to(ROOT)} would lose {len(lost)} row(s) the store cannot reproduce "
-                                f"(e.g. {lost[0]!r}); run their cells first, or --force to drop them")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(page, encoding="utf-8")
-            print(f"wrote {path.relative_to(ROOT)}")
+            for written in write_family_page(family, args.store, force=args.force):
+                print(f"wrote {written.relative_to(ROOT) if written.is_relative_to(ROOT) else written}")
         return 0
     shown = names or sorted(set(records["task"]))
     if args.metric and len(records) and args.metric not in set(records["metric"]):

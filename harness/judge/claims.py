@@ -84,7 +84,7 @@ class Check:
 #: what a claim's ``protocol`` table may describe (all free text): the cells' protocol, stated in
 #: every verdict so that nobody reads a verdict as being about another protocol
 PROTOCOL_KEYS = ("backbone", "pretraining", "pooling", "data", "model", "optimiser", "epochs", "selection", "seeds",
-                 "procedure", "precision")
+                 "procedure", "implementation", "precision")
 CLAIM_KEYS = ("id", "title", "url", "date", "sentence", "kind", "tasks", "task_params", "compare", "metric", "min_delta",
               "min_seeds", "scales", "task_scales", "pairing", "checks", "published", "published_label", "published_task",
               "published_scale", "published_by_task", "note", "protocol")
@@ -114,6 +114,7 @@ class Claim:
     published_label: str = ""
     published_task: str = ""  # the task whose protocol the published numbers describe ("": none of ours)
     published_scale: str = "full"  # … and the scale that runs that protocol
+    published_by_task: dict[str, dict[str, float]] = field(default_factory=dict)  # task → method → published value
     protocol: dict[str, str] = field(default_factory=dict)  # what the cells test (PROTOCOL_KEYS), stated in the verdict
     note: str = ""
     source: str = ""  # the file it came from
@@ -201,6 +202,8 @@ def claim_from_dict(entry: dict[str, Any], source: str) -> Claim:
         published_label=entry.get("published_label", ""),
         published_task=registry.get_task(entry["published_task"]).name if entry.get("published_task") else "",
         published_scale=_scales(entry.get("published_scale", "full"), where)[0],
+        published_by_task={str(task): {str(m): float(v) for m, v in check_table(values, f"{where}: published_by_task").items()}
+                           for task, values in check_table(entry.get("published_by_task", {}), f"{where}: published_by_task").items()},
         note=entry.get("note", ""),
         protocol=_protocol(entry.get("protocol", {}), where),
         source=source,

@@ -69,7 +69,7 @@ class Cell:
             "method_params": self.method_params,
             "seed": self.seed,
             "scale": self.scale,
-            "data": _fingerprint(task_cls, _frozen(self.task_params)),
+            "data": _task(task_cls, _frozen(self.task_params)).fingerprint(),
         }
 
     @cached_property
@@ -92,8 +92,8 @@ class Cell:
 
     def label(self) -> str:
         """Human-readable, non-default params only: ``digits-lt × focal(gamma=1.0) seed=0 small``."""
-        task_defaults = defaults(registry.get_task(self.task))
-        method_defaults = defaults(registry.get_method(self.method))
+        task_defaults = default_params(registry.get_task(self.task))
+        method_defaults = default_params(registry.get_method(self.method))
         tp = {k: v for k, v in self.task_params.items() if task_defaults.get(k) != v}
         mp = {k: v for k, v in self.method_params.items() if method_defaults.get(k) != v}
         return f"{self.task}{_params(tp)} × {self.method}{_params(mp)} seed={self.seed} {self.scale}"
@@ -114,17 +114,18 @@ def _frozen(params: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
 
 
 @lru_cache(maxsize=None)
-def defaults(component: type) -> dict[str, Any]:
+def default_params(component: type) -> dict[str, Any]:
     """The default params of a task or method class (one instance per class and process).
     Callers must not mutate the dict."""
     return component().p
 
 
 @lru_cache(maxsize=4096)
-def _fingerprint(task: type[Task], params: tuple[tuple[str, Any], ...]) -> str:
-    """The data fingerprint of a task at ``params``: one task instance per distinct cell task,
-    however many cells (grids, claims, verdicts) ask for it."""
-    return task(**dict(params)).fingerprint()
+def _task(task: type[Task], params: tuple[tuple[str, Any], ...]) -> Task:
+    """One task instance per distinct (task, params), however many cells (grids, claims,
+    verdicts) ask for its data fingerprint. The fingerprint itself is asked each time: a user's
+    file may change between two keys (its sha256 is memoised by the file's inode and mtime)."""
+    return task(**dict(params))
 
 
 @lru_cache(maxsize=4096)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Mapping
+from typing import Any, Callable, ClassVar, Mapping, TypeVar
 
 from harness.common.errors import CellFailure
 from harness.plan.params import Param, resolve_params
@@ -130,6 +130,19 @@ class Method(_Component):
         return None
 
 
+M = TypeVar("M", bound=Method)
+
+
+def hooks(method: Method, interface: type[M]) -> M:
+    """``method`` seen as its family's hook interface (``LongTailMethod``, ``MatchingMethod``, …):
+    the one place a family's protocol narrows the engine's ``Method`` to the hooks it calls, for
+    the reader and the type checker alike. A method without them fails its cell with one line."""
+    if not isinstance(method, interface):
+        raise CellFailure(f"method {method.name} does not implement {interface.__name__}'s hooks; "
+                          f"subclass {interface.__module__}.{interface.__name__}")
+    return method
+
+
 @dataclass
 class CellResult:
     """What a task returns for one cell: metrics, and optionally per-example predictions."""
@@ -169,3 +182,39 @@ class RunContext:
         """Called by training loops between steps; turns an overrun into a recorded failure."""
         if self.deadline is not None and time.monotonic() > self.deadline:
             raise CellFailure("timeout: the cell ran past --timeout")
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section of a family's committed page: a ``## title`` and its markdown."""
+
+    title: str
+    body: str
+
+
+@dataclass
+class PageView:
+    """What a family's page is drawn from, read once by the engine: the newest record per cell of
+    the family's tasks (a pandas DataFrame), its claims and their verdicts, where figures go."""
+
+    family: str
+    records: Any
+    claims: list[Any]
+    verdicts: list[Any]
+    figures_dir: Any  # pathlib.Path of results/figures
+    figures: list[Any] = field(default_factory=list)  # paths a section wrote (shown, and reported as written)
+
+
+@dataclass(frozen=True)
+class FamilyPage:
+    """What a family adds to the one page skeleton (``results/tables/<file>``): a title, an intro
+    (its protocol and deviations from the articles), and its own sections instead of the generic
+    metric tables. The engine writes the heading, the provenance line, the claims' verdicts, keeps
+    rows a store cannot reproduce (the lost-row guard) and writes the file atomically.
+    ``run_claims_at``: run the cells the claims read at that scale first (cheap, exact cells)."""
+
+    title: str
+    intro: str = ""
+    sections: Callable[[PageView], list[Section]] | None = None
+    file: str = ""
+    run_claims_at: str | None = None

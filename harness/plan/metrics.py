@@ -2,8 +2,8 @@
 
 A metric is declared once (:class:`Metric`: its name, whether higher is better, what it
 measures), so records, tables, claims and references agree on its direction. The common
-metrics of the four families are computed here — accuracy, balanced accuracy, macro-F1,
-Spearman ρ, Kendall τ-b, exact-span precision/recall/F1 — so a family never reaches into another
+metrics of the families are computed here — accuracy, balanced accuracy, macro-F1,
+Spearman ρ, Kendall τ-b — so a family never reaches into another
 family to find one. Families register their own (``register_metric``) in their task modules.
 
 The functions are written in NumPy by hand rather than taken from scipy/sklearn because they
@@ -15,7 +15,7 @@ inside the functions, so that ``harness --help`` does not import it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 
 
@@ -81,9 +81,6 @@ for _m in (
     Metric("macro_f1", True, "mean over classes of the per-class F1"),
     Metric("spearman", True, "Spearman's rank correlation between scores and labels"),
     Metric("kendall_tau", True, "Kendall's τ-b between two rankings"),
-    Metric("span_precision", True, "exact-span precision over the corpus (micro)"),
-    Metric("span_recall", True, "exact-span recall over the corpus (micro)"),
-    Metric("span_f1", True, "exact-span F1 over the corpus (micro)"),
     Metric("precision", True, "precision on the test split"),
     Metric("recall", True, "recall on the test split"),
     Metric("f1", True, "F1 on the test split"),
@@ -174,16 +171,3 @@ def kendall_tau_b(x: Any, y: Any) -> float | None:
     pairs = len(dx)
     denom = np.sqrt(float(pairs - (dx == 0).sum()) * float(pairs - (dy == 0).sum()))
     return float((dx * dy).sum() / denom) if denom > 0 else None
-
-
-# -- spans ---------------------------------------------------------------------------------
-def span_prf(gold: Iterable[tuple], pred: Iterable[tuple]) -> dict[str, float]:
-    """Micro precision/recall/F1 over exact spans, each a hashable tuple that names its
-    sentence, e.g. (sentence, type, start, end). Counted over the whole corpus, never averaged
-    per batch; an empty side gives 0 (not NaN)."""
-    gold_set, pred_set = set(gold), set(pred)
-    tp = len(gold_set & pred_set)
-    p = tp / len(pred_set) if pred_set else 0.0
-    r = tp / len(gold_set) if gold_set else 0.0
-    f = 2 * p * r / (p + r) if p + r else 0.0
-    return {"span_precision": p, "span_recall": r, "span_f1": f}

@@ -9,17 +9,18 @@ The engine never imports a family by name. On first use it imports the plugin pa
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import pkgutil
 import re
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Mapping, TypeVar
 
 from harness.common.errors import UserError
 from harness.common.text import did_you_mean
-from harness.plan.contract import SCALES, Method, Task
+from harness.plan.contract import SCALES, FamilyPage, Method, Task
 
 DEFAULT_PLUGINS = ("tasks", "methods")
 
@@ -28,8 +29,9 @@ _methods: dict[str, type[Method]] = {}
 _aliases: dict[str, str] = {}
 _commands: dict[str, "Command"] = {}
 _claim_files: list[Path] = []
-_plotters: dict[str, Callable[..., list[Path]]] = {}
-_pages: dict[str, Callable[[str | None], list[str]]] = {}
+_plotters: dict[str, list[Callable[..., list[Path]]]] = {}
+_pages: dict[str, FamilyPage] = {}
+_captions: dict[str, dict[str, str]] = {}
 _loaded = False
 
 C = TypeVar("C", bound=type)
@@ -117,23 +119,40 @@ def register_command(command: Command) -> None:
     _commands[command.name] = command
 
 
-def register_plotter(family: str, plot: Callable[..., list[Path]]) -> None:
-    """``plot(records, store, outdir) -> [written files]`` draws a family's figures."""
-    _plotters[family] = plot
+def register_plotter(family: str, plot: Callable[..., list[Path]], captions: Mapping[str, str] | None = None) -> None:
+    """``plot(records, store, outdir) -> [written files]`` draws some of a family's figures (a
+    family may register several, e.g. one per module that owns its figures), named
+    ``<family>[_<task>]_<kind>.{png,svg}``; ``captions`` says what each kind plots (the report's
+    caption; the family that draws a figure is the one that knows what it shows)."""
+    if plot not in _plotters.setdefault(family, []):
+        _plotters[family].append(plot)
+    register_captions(family, captions or {})
 
 
-def plotters() -> dict[str, Callable[..., list[Path]]]:
+def register_captions(family: str, captions: Mapping[str, str]) -> None:
+    """What each kind of ``family``'s figures plots, for figures drawn elsewhere than by a
+    plotter (a family page's own charts)."""
+    _captions.setdefault(family, {}).update(captions)
+
+
+def figure_captions(family: str) -> dict[str, str]:
+    """What each kind of ``family``'s figures plots (``kind → text``)."""
     load_plugins()
-    return dict(_plotters)
+    return dict(_captions.get(family, {}))
 
 
-def register_page(family: str, write: Callable[[str | None], list[str]]) -> None:
-    """A family's own committed page: ``write(store_dir) -> [written paths]`` replaces the
-    generic ``results/tables/<family>.md`` of ``harness table --write``."""
-    _pages[family] = write
+def plotters() -> dict[str, list[Callable[..., list[Path]]]]:
+    load_plugins()
+    return {family: list(plots) for family, plots in _plotters.items()}
 
 
-def pages() -> dict[str, Callable[[str | None], list[str]]]:
+def register_page(family: str, page: FamilyPage) -> None:
+    """What a family adds to its committed page (``harness table --write``); a family that
+    registers none gets the skeleton with the generic metric tables."""
+    _pages[family] = page
+
+
+def pages() -> dict[str, FamilyPage]:
     load_plugins()
     return dict(_pages)
 
@@ -146,6 +165,18 @@ def register_claims(path: Path) -> None:
 def _public(module_name: str, root: str) -> bool:
     """A module the folder rule imports: no part of its name below the plugin root is private."""
     return not any(part.startswith("_") for part in module_name[len(root) + 1:].split("."))
+
+
+def _plugin_names() -> tuple[str, ...]:
+    names = [n for n in os.environ.get("HARNESS_PLUGINS", ",".join(DEFAULT_PLUGINS)).split(",") if n]
+    return tuple(names + [ep.value for ep in entry_points(group="harness.plugins")])
+
+
+def _plugin(name: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise UserError(f"cannot import plugin package {name!r} ($HARNESS_PLUGINS or a harness.plugins entry point): {exc}") from None
 
 
 def load_plugins() -> None:
@@ -163,13 +194,8 @@ def load_plugins() -> None:
     if _loaded:
         return
     _loaded = True
-    names = [n for n in os.environ.get("HARNESS_PLUGINS", ",".join(DEFAULT_PLUGINS)).split(",") if n]
-    names += [ep.value for ep in entry_points(group="harness.plugins")]
-    for name in names:
-        try:
-            package = importlib.import_module(name)
-        except ImportError as exc:
-            raise UserError(f"cannot import plugin package {name!r} ($HARNESS_PLUGINS or a harness.plugins entry point): {exc}") from None
+    for name in _plugin_names():
+        package = _plugin(name)
         folders = [Path(p) for p in getattr(package, "__path__", [])]
         for info in pkgutil.walk_packages(getattr(package, "__path__", []), prefix=f"{name}."):
             if _public(info.name, name):
@@ -192,7 +218,14 @@ def methods() -> dict[str, type[Method]]:
 
 
 def commands() -> dict[str, Command]:
-    load_plugins()
+    """The families' own verbs. They are registered in the public ``cli`` module of a family
+    folder (``tasks/leaderboard/cli.py``), which is all this imports: listing the verbs
+    (``harness --help``) does not import every family's declarations."""
+    for name in _plugin_names():
+        package = _plugin(name)
+        for info in pkgutil.iter_modules(getattr(package, "__path__", []), prefix=f"{name}."):
+            if info.ispkg and _public(info.name, name) and importlib.util.find_spec(f"{info.name}.cli") is not None:
+                importlib.import_module(f"{info.name}.cli")
     return dict(_commands)
 
 

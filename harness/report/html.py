@@ -34,16 +34,6 @@ FIGURES = ROOT / "results" / "figures"
 TEMPLATE = "report.html.j2"
 GENERATED_PREFIX = "Generated at "  # the one line allowed to differ between two builds of one store
 
-# What a figure kind plots, by the file-name suffix the family plotters use; any other kind is
-# named by its suffix (a new family's figures need no entry here).
-FIGURE_KINDS = {
-    "bump": "ranks of the systems under the official score and each mean (bump chart: a line per system)",
-    "per_class": "test accuracy per class (heat map: a row per method, classes ordered by training frequency; frequency bands past 20 classes)",
-    "tau_sweep": "balanced accuracy against τ of post-hoc logit adjustment",
-    "accuracy": "accuracy at the threshold chosen on valid, per task: bars ours (mean ± sd over seeds), dashes the published numbers",
-    "spearman": "Spearman correlation per task: bars ours (mean ± sd over seeds), dashes the published numbers",
-    "f1_vs_speed": "exact-span F1 against decoding speed, one point per head and task",
-}
 CELL_COLUMNS = ("git_sha", "git_dirty", "device", "wall_s")
 
 
@@ -238,7 +228,7 @@ def _caption(path: Path, family: str, records: Any) -> str:
     names = sorted((t for t, cls in registry.tasks().items() if cls.family == family), key=len, reverse=True)
     task = next((t for t in names if stem == t or stem.startswith(t + "_")), "")
     kind = stem[len(task) + 1:] if task else stem
-    what = FIGURE_KINDS.get(kind, kind.replace("_", " "))
+    what = registry.figure_captions(family).get(kind, kind.replace("_", " "))
     subject = task or f"every {family} task"
     if len(records):
         mine = records[records["task"] == task] if task else records[records["family"] == family]

@@ -114,9 +114,9 @@ def _defaults(method: str) -> dict[str, Any] | None:
     method that is not registered (removed from the code, or planted in a shared store)."""
     from harness.plan import registry
 
-    from harness.plan.cells import defaults
+    from harness.plan.cells import default_params
 
-    return defaults(registry.get_method(method)) if method in registry.methods() else None
+    return default_params(registry.get_method(method)) if method in registry.methods() else None
 
 
 def _labels(df: Any, name_col: str, params_col: str) -> dict[Any, str]:

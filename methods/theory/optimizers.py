@@ -23,12 +23,12 @@ class SGDRule(TheoryMethod):
         return g_batch
 
     def eta_star(self, problem: Any, batch: float) -> float:
-        from tasks.theory.batchsize import sgd_eta_star
+        from methods.theory._quadratic import sgd_eta_star
 
         return sgd_eta_star(problem, batch)
 
     def b_noise(self, problem: Any) -> float:
-        from tasks.theory.batchsize import sgd_b_noise
+        from methods.theory._quadratic import sgd_b_noise
 
         return sgd_b_noise(problem)
 
@@ -50,16 +50,16 @@ class SignSGDRule(TheoryMethod):
         return np.sign(g_batch)
 
     def eta_star(self, problem: Any, batch: float) -> float:
-        from tasks.theory.batchsize import sign_eta_star, sign_mean
+        from methods.theory._quadratic import sign_eta_star, sign_mean
 
         return sign_eta_star(problem, sign_mean(problem, batch))
 
     def b_noise(self, problem: Any) -> float:
-        from tasks.theory.batchsize import sign_b_noise2
+        from methods.theory._quadratic import sign_b_noise2
 
         return sign_b_noise2(problem)
 
     def peak_b(self, problem: Any) -> float:
-        from tasks.theory.batchsize import sign_b_noise
+        from methods.theory._quadratic import sign_b_noise
 
         return sign_b_noise(problem)

@@ -16,7 +16,7 @@ class Quadrature(TheoryMethod):
     tasks: ClassVar[tuple[str, ...]] = ("wordvec-dim",)
 
     def h(self, n: float) -> float:
-        from tasks.theory.wordvec import h_quadrature
+        from methods.theory._entropy import h_quadrature
 
         return h_quadrature(n)
 
@@ -29,6 +29,6 @@ class BesselClosedForm(TheoryMethod):
     tasks: ClassVar[tuple[str, ...]] = ("wordvec-dim",)
 
     def h(self, n: float) -> float:
-        from tasks.theory.wordvec import h_bessel
+        from methods.theory._entropy import h_bessel
 
         return h_bessel(n)

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from harness.api import CellFailure, RunContext
+from methods.longtail.hooks import LongTailMethod
 from tasks.longtail._heads import with_head
 from tasks.longtail.schedules import Schedule
 from tasks.longtail._train_loop import LossContext
@@ -81,14 +82,14 @@ def train_bag_logits(
     y_train: np.ndarray,
     bags_test: np.ndarray,
     counts: np.ndarray,
-    method: object,
+    method: LongTailMethod,
     schedule: Schedule,
     ctx: RunContext,
 ) -> np.ndarray:
     """Train ``model`` with ``method.loss`` (sparse Adam + Adam, linear decay), return test logits.
 
     Runs on one torch thread (the task's ``max_threads``): small sparse ops gain nothing from more."""
-    model = with_head(model, method.head)  # type: ignore[attr-defined]
+    model = with_head(model, method.head)
     device = ctx.device if ctx.device.startswith("cuda") else "cpu"
     model.to(device)
     generator = torch.Generator().manual_seed(ctx.seed)
@@ -111,7 +112,7 @@ def train_bag_logits(
             idx = order[step * schedule.batch_size : (step + 1) * schedule.batch_size]
             loss_ctx.progress = (epoch * steps_per_epoch + step) / total
             logits = model(*pack(bags_train[idx], device))
-            loss = method.loss(logits, y[idx].to(device), loss_ctx)  # type: ignore[attr-defined]
+            loss = method.loss(logits, y[idx].to(device), loss_ctx)
             if not torch.isfinite(loss):
                 raise CellFailure(f"non-finite training loss at epoch {epoch}")
             for opt in optimisers:

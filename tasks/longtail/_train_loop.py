@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from harness.api import CellFailure, RunContext
+from methods.longtail.hooks import LongTailMethod
 from tasks.longtail._heads import with_head
 from tasks.longtail.schedules import Schedule
 
@@ -42,12 +43,12 @@ def train_logits(
     y_train: np.ndarray,
     x_test: np.ndarray,
     counts: np.ndarray,
-    method: object,
+    method: LongTailMethod,
     schedule: Schedule,
     ctx: RunContext,
 ) -> np.ndarray:
     """Train ``model`` (with the method's head) with ``method.loss`` (Adam, shuffled mini-batches), return test logits."""
-    model = with_head(model, method.head)  # type: ignore[attr-defined]
+    model = with_head(model, method.head)
     generator = torch.Generator().manual_seed(ctx.seed)
     x = torch.as_tensor(x_train, dtype=torch.float32)
     y = torch.as_tensor(y_train, dtype=torch.long)
@@ -64,7 +65,7 @@ def train_logits(
         for step in range(steps_per_epoch):
             idx = order[step * schedule.batch_size : (step + 1) * schedule.batch_size]
             loss_ctx.progress = (epoch * steps_per_epoch + step) / total
-            loss = method.loss(model(x[idx]), y[idx], loss_ctx)  # type: ignore[attr-defined]
+            loss = method.loss(model(x[idx]), y[idx], loss_ctx)
             if not torch.isfinite(loss):
                 raise CellFailure(f"non-finite training loss at epoch {epoch}")
             opt.zero_grad()

@@ -9,7 +9,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
-from harness.api import CellFailure, CellResult, Method, Param, RunContext, Task
+from harness.api import CellFailure, CellResult, Method, Param, RunContext, Task, hooks
+from methods.longtail.hooks import LongTailMethod
 from tasks.longtail.metrics import longtail_metrics
 from tasks.longtail.schedules import Schedule
 from tasks.longtail.split import Split
@@ -54,12 +55,12 @@ class LongTailTask(Task):
     def extra_metrics(self, split: Split, pred: np.ndarray) -> dict[str, float]:
         return {}
 
-    def _train(self, method: Method, split: Split, ctx: RunContext) -> np.ndarray:
+    def _train(self, method: LongTailMethod, split: Split, ctx: RunContext) -> np.ndarray:
         from tasks.longtail._train_loop import train_logits
 
         return train_logits(self.model(split), split.x_train, split.y_train, split.x_test, split.counts, method, self.schedule(ctx.scale), ctx)
 
-    def _logits(self, method: Method, split: Split, ctx: RunContext) -> tuple[np.ndarray, bool]:
+    def _logits(self, method: LongTailMethod, split: Split, ctx: RunContext) -> tuple[np.ndarray, bool]:
         """Test logits of the model this method predicts with, and whether they were reused
         (a post-hoc method reads its base cell's stored logits; the scheduler ran that cell)."""
         import numpy as np
@@ -71,20 +72,21 @@ class LongTailTask(Task):
     def run(self, method: Method, ctx: RunContext) -> CellResult:
         import numpy as np
 
+        method = hooks(method, LongTailMethod)
         split = self.load(ctx.scale)
         t0 = time.monotonic()
         logits, reused = self._logits(method, split, ctx)
         train_s = time.monotonic() - t0
         counts = split.counts
         log_prior = np.log(counts / counts.sum())
-        scores = method.postprocess(logits, log_prior)  # type: ignore[attr-defined]
+        scores = method.postprocess(logits, log_prior)
         finite = np.isfinite(scores).all(axis=1)
         if not finite.all():  # argmax would read NaN rows as class 0 and score them
             raise CellFailure(f"{method.name} gave non-finite scores on {int((~finite).sum())} of {len(finite)} test rows")
         pred = scores.argmax(1)
         metrics = longtail_metrics(split.y_test, pred, counts, self.p["many_threshold"], self.p["few_threshold"])
         metrics.update(self.extra_metrics(split, pred))
-        metrics.update(method.diagnostics(logits, scores, log_prior, split.y_test))  # type: ignore[attr-defined]
+        metrics.update(method.diagnostics(logits, scores, log_prior, split.y_test))
         return CellResult(
             metrics=metrics,
             train_s=train_s,

@@ -237,4 +237,7 @@ def plot_longtail(records: Any, store: Any, outdir: Path) -> list[Path]:
     return paths
 
 
-registry.register_plotter("longtail", plot_longtail)
+registry.register_plotter("longtail", plot_longtail, captions={
+    "per_class": "test accuracy per class (heat map: a row per method, classes ordered by training frequency; frequency bands past 20 classes)",
+    "tau_sweep": "balanced accuracy against τ of post-hoc logit adjustment",
+})

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from harness.api import Method, Param, RunContext, UserError, register
+from harness.api import Param, RunContext, UserError, register
+from methods.longtail.hooks import LongTailMethod
 from tasks.longtail import text_data as td
 from tasks.longtail.longtail_task import LongTailTask
 from tasks.longtail.schedules import Schedule
@@ -95,7 +96,7 @@ class TextLongTailTask(LongTailTask):
 
         return BagOfNgrams(self.p["buckets"], self.p["dim"], split.n_classes, self.p["dropout"])
 
-    def _train(self, method: Method, split: Split, ctx: RunContext) -> np.ndarray:
+    def _train(self, method: LongTailMethod, split: Split, ctx: RunContext) -> np.ndarray:
         from tasks.longtail._text_model import train_bag_logits
 
         return train_bag_logits(
@@ -243,7 +244,7 @@ class Clinc150Imbalanced(TextLongTailTask):
 
         return mlp(split.x_train.shape[1], split.n_classes, hidden=0)
 
-    def _train(self, method: Method, split: Split, ctx: RunContext) -> np.ndarray:
+    def _train(self, method: LongTailMethod, split: Split, ctx: RunContext) -> np.ndarray:
         if self.p["backbone"] != "minilm":
             return super()._train(method, split, ctx)
         return LongTailTask._train(self, method, split, ctx)  # float features: the family's own loop

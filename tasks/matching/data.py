@@ -143,7 +143,8 @@ def load_hub(dataset_id: str, split: str) -> Any:
     try:
         return datasets.load_dataset(name, config or None, split=split, cache_dir=_cache_dir())
     except Exception as exc:
-        raise UserError(f"cannot load hub dataset {dataset_id!r} split {split!r} (offline machine?): {type(exc).__name__}") from None
+        reason = str(exc).splitlines()[0][:200] if str(exc) else ""
+        raise UserError(f"cannot load hub dataset {dataset_id!r} split {split!r} (offline machine?): {type(exc).__name__}: {reason}") from None
 
 
 def to_pairs(table: Any, columns: Columns, labels: LabelRange, where: str, rows: np.ndarray | None = None) -> Pairs:

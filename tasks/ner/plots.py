@@ -57,4 +57,6 @@ def f1_vs_speed(records: Any, store: Any, outdir: Path) -> list[Path]:
     return paths
 
 
-register_plotter("ner", f1_vs_speed)
+register_plotter("ner", f1_vs_speed, captions={
+    "f1_vs_speed": "exact-span F1 against training speed, one point per head and task (from-scratch encoder)",
+})

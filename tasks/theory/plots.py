@@ -103,7 +103,8 @@ def wordvec_figure(records: Any, outdir: Path) -> list[Path]:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from tasks.theory.wordvec import LIMIT, TABLE_N, h_bessel
+    from methods.theory._entropy import h_bessel
+    from tasks.theory.wordvec import LIMIT, TABLE_N
 
     rows = _rows(records, "wordvec-dim")
     method = next((m for m in ("quadrature", "bessel-closed-form") if _value(rows, m, "wv_slope") is not None), None)
@@ -140,7 +141,7 @@ def batchsize_figure(records: Any, store: Any, outdir: Path) -> list[Path]:
     import numpy as np
     import pandas as pd
 
-    from tasks.theory.batchsize import beta_noise, sign_b_noise, sign_eta_beta_form
+    from methods.theory._quadratic import beta_noise, sign_b_noise, sign_eta_beta_form
 
     rows = _rows(records, "batchsize-lr")
     styles = {"sgd-quadratic": ("#1f77b4", "SGD"), "signsgd-quadratic": ("#d62728", "SignSGD")}
