@@ -84,3 +84,16 @@ def test_exact_boundaries_and_types_only() -> None:
 def test_length_mismatch_is_an_error() -> None:
     with pytest.raises(ValueError, match="sentences"):
         span_scores([[]], [[], []])
+
+
+def test_named_and_nominal_mentions_are_scored_apart() -> None:
+    """Weibo-style types (PER.NAM, PER.NOM, …) get one micro F1 per group (NAM, NOM), counted
+    from the spans of every type of the group; types without a suffix get no groups."""
+    from tasks.ner.metrics import span_scores
+
+    gold = [[(0, 1, "PER.NAM"), (3, 4, "LOC.NOM")], [(0, 2, "PER.NOM")]]
+    pred = [[(0, 1, "PER.NAM")], [(0, 2, "PER.NOM"), (5, 6, "LOC.NAM")]]
+    scores = span_scores(gold, pred, ["PER.NAM", "PER.NOM", "LOC.NAM", "LOC.NOM"])
+    # NAM: 1 hit of 2 predicted, 1 gold → P 1/2, R 1; NOM: 1 hit of 1 predicted, 2 gold → P 1, R 1/2
+    assert scores["f1_group_NAM"] == pytest.approx(2 / 3) and scores["f1_group_NOM"] == pytest.approx(2 / 3)
+    assert not any(k.startswith("f1_group_") for k in span_scores(gold, pred, ["PER", "LOC"]))

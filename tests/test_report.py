@@ -202,11 +202,12 @@ def test_figures_inline_with_scale_and_n(built: tuple[Path, Report, str], tmp_pa
     assert figures[0].caption.startswith("glue: ranks") and "records of glue: scale smoke, n = 1 seed" in figures[0].caption
     assert figures[1].caption.startswith("every leaderboard task: kendall tau.") and "of leaderboard: scale smoke" in figures[1].caption
     (ner,) = family_figures("ner", records, tmp_path)
-    assert "F1 against decoding speed" in ner.caption and "holds no records of ner" in ner.caption
+    assert "F1 against training speed" in ner.caption and "holds no records of ner" in ner.caption
 
 
 def test_several_stores_read_as_one(built: tuple[Path, Report, str], tmp_path: Path) -> None:
-    from harness.report.html import StoreUnion, open_stores
+    from harness.report.html import open_stores
+    from harness.store.union import StoreUnion
     from harness.store.store import Store
 
     root = built[0]

@@ -61,11 +61,12 @@ def test_a_column_below_its_deciding_scale_is_captioned_as_indications() -> None
     """CIFAR-10-LT's claims decide at full only: its small-scale column in the committed page must
     say so at the table, not only in the verdicts further down."""
     from harness.judge.claims import all_claims
-    from harness.report.page import family_page
     from harness.common.files import ROOT
+    from harness.plan.contract import PageView
+    from harness.report.page import family_page
     from harness.store.store import Store
 
     records = Store(ROOT / "results" / "store").load(["cifar10-lt", "digits-lt"])
-    page = family_page("longtail", records, all_claims("longtail"), [])
+    page = family_page(PageView("longtail", records, all_claims("longtail"), [], ROOT / "results" / "figures"))
     assert "cifar10-lt at scale small: indications only; its claims decide at scale full" in page
     assert "digits-lt at scale small: indications" not in page

@@ -32,7 +32,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
     stores = [open_store(argparse.Namespace(store=s)) for s in (args.store or [None])]
     if len(stores) > 1:
-        from harness.report.html import StoreUnion
+        from harness.store.union import StoreUnion
 
         store: Any = StoreUnion(stores)
     else:

@@ -143,7 +143,10 @@ def cmd_claims(args: argparse.Namespace) -> int:
     if not claims:
         raise UserError(f"no claims declared{' for family ' + args.family if args.family else ''}")
     verdicts = verdicts_from_store(claims, open_store(args))
-    print(verdict_text.verdicts_json(verdicts) if args.format == "json" else "\n".join(verdict_text.verdict_lines(verdicts)))
+    if args.format == "json":
+        print(verdict_text.verdicts_json(verdicts))
+    else:
+        print("\n".join([*verdict_text.verdict_lines(verdicts), "", *verdict_text.tally_lines(verdicts)]))
     return 0
 
 

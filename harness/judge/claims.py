@@ -85,9 +85,12 @@ class Check:
 #: every verdict so that nobody reads a verdict as being about another protocol
 PROTOCOL_KEYS = ("backbone", "pretraining", "pooling", "data", "model", "optimiser", "epochs", "selection", "seeds",
                  "procedure", "implementation", "precision")
-CLAIM_KEYS = ("id", "title", "url", "date", "sentence", "kind", "tasks", "task_params", "compare", "metric", "min_delta",
-              "min_seeds", "scales", "task_scales", "pairing", "checks", "published", "published_label", "published_task",
-              "published_scale", "published_by_task", "note", "protocol")
+CLAIM_KEYS = ("id", "title", "url", "date", "sentence", "kind", "side", "tasks", "task_params", "compare", "metric",
+              "min_delta", "min_seeds", "scales", "task_scales", "pairing", "require", "aggregate", "unlearned_baseline",
+              "checks", "published", "published_label", "published_task", "published_scale", "published_task_params",
+              "published_by_task", "note", "protocol", "article_protocol", "depends_on")
+SIDES = ("article", "paper")  # whose sentence: the article's own, or a paper's that the article discusses
+REQUIRE = ("all", "most")  # how many of a claim's comparisons must hold: every one, or more than half
 CHECK_KEYS = ("task", "method", "metric", "op", "value", "tolerance", "task_params")
 
 
@@ -115,13 +118,26 @@ class Claim:
     published_task: str = ""  # the task whose protocol the published numbers describe ("": none of ours)
     published_scale: str = "full"  # … and the scale that runs that protocol
     published_by_task: dict[str, dict[str, float]] = field(default_factory=dict)  # task → method → published value
+    published_task_params: dict[str, Any] = field(default_factory=dict)  # … and its task params (defaults elsewhere)
     protocol: dict[str, str] = field(default_factory=dict)  # what the cells test (PROTOCOL_KEYS), stated in the verdict
+    article_protocol: dict[str, str] = field(default_factory=dict)  # what the article's numbers come from
+    depends_on: tuple[str, ...] = ()  # protocol keys the sentence depends on: differing there, a refutation is "not reproduced"
+    side: str = "article"
+    require: str = "all"
+    aggregate: str = ""  # "mean": compare the per-seed mean over the claim's tasks (the sentence is about the average)
+    unlearned_baseline: str = ""  # a metric of the same cells: tasks where no compared method beats it are left out
     note: str = ""
     source: str = ""  # the file it came from
 
     def deciding_scales(self, task: str) -> tuple[str, ...]:
         """The scales at which evidence on ``task`` decides the claim (below them: an indication)."""
         return self.task_scales.get(task, self.scales)
+
+    def protocol_gap(self) -> list[tuple[str, str, str]]:
+        """(key, ours, the article's) for every protocol key the sentence depends on and on which
+        the cells differ from the article: there a refutation only means "not reproduced"."""
+        return [(k, self.protocol.get(k, "?"), self.article_protocol.get(k, "?")) for k in self.depends_on
+                if self.protocol.get(k) != self.article_protocol.get(k)]
 
 
 def parse_method_spec(text: str, where: str) -> MethodSpec:
@@ -187,6 +203,17 @@ def _protocol(value: Any, where: str) -> dict[str, str]:
     return {k: str(v) for k, v in table.items()}
 
 
+def _depends_on(value: Any, entry: dict[str, Any], where: str) -> tuple[str, ...]:
+    keys = tuple([value] if isinstance(value, str) else value)
+    for key in keys:
+        if key not in PROTOCOL_KEYS:
+            raise UserError(f"{where}: depends_on names {key!r}, not a protocol key{did_you_mean(key, PROTOCOL_KEYS, n=1)}")
+        for table in ("protocol", "article_protocol"):
+            if key not in entry.get(table, {}):
+                raise UserError(f"{where}: depends_on names {key!r}: state it in both protocol and article_protocol")
+    return keys
+
+
 def claim_from_dict(entry: dict[str, Any], source: str) -> Claim:
     where = f"{source}: claim {entry.get('id', '?')!r}"
     check_keys(entry, CLAIM_KEYS, where)
@@ -202,10 +229,14 @@ def claim_from_dict(entry: dict[str, Any], source: str) -> Claim:
         published_label=entry.get("published_label", ""),
         published_task=registry.get_task(entry["published_task"]).name if entry.get("published_task") else "",
         published_scale=_scales(entry.get("published_scale", "full"), where)[0],
+        published_task_params=dict(check_table(entry.get("published_task_params", {}), f"{where}: published_task_params")),
         published_by_task={str(task): {str(m): float(v) for m, v in check_table(values, f"{where}: published_by_task").items()}
                            for task, values in check_table(entry.get("published_by_task", {}), f"{where}: published_by_task").items()},
         note=entry.get("note", ""),
         protocol=_protocol(entry.get("protocol", {}), where),
+        article_protocol=_protocol(entry.get("article_protocol", {}), where),
+        depends_on=_depends_on(entry.get("depends_on", []), entry, where),
+        side=_choice(entry.get("side", "article"), SIDES, "side", where),
         source=source,
         scales=_scales(entry.get("scales", ("small", "full")), where),
     )
@@ -228,6 +259,9 @@ def claim_from_dict(entry: dict[str, Any], source: str) -> Claim:
             min_seeds=_min_seeds(entry.get("min_seeds", 3), where),
             task_scales={registry.get_task(t).name: _scales(v, where) for t, v in entry.get("task_scales", {}).items()},
             pairing=_choice(entry.get("pairing", "seeds"), ("seeds", "examples"), "pairing", where),
+            require=_choice(entry.get("require", "all"), REQUIRE, "require", where),
+            aggregate=_choice(entry.get("aggregate", ""), ("", "mean"), "aggregate", where),
+            unlearned_baseline=str(entry.get("unlearned_baseline", "")),
         )
     if kind == "value":
         checks = []

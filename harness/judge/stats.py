@@ -122,3 +122,27 @@ def holm(p_values: Sequence[float]) -> list[float]:
         running = max(running, min(1.0, (m - rank) * p))
         adjusted[i] = running
     return adjusted
+
+
+def seeds_to_decide(stats: Paired, bars: tuple[float, float], alpha: float, cap: int) -> int | None:
+    """The smallest number of seeds n at which the observed mean difference, with the observed
+    spread of the per-seed differences, would clear the nearer decision bar one-sided at
+    ``alpha``: t(n−1, 1−α)·sd/√n < |Δ − bar|. ``bars`` are the support and refute bars of the
+    comparison; the effect is measured from the bar it points past. None when it points past
+    neither (inside the margin: no number of seeds supports or refutes it) or when more than
+    ``cap`` seeds would be needed. A planning number, not a promise: the next seeds bring their
+    own effect and spread. (No benchmark tool prints this; it is what a reader needs to act.)"""
+    from scipy import stats as st
+
+    if stats.n < 2 or not (stats.se > 0):
+        return None
+    sd = stats.se * math.sqrt(stats.n)
+    support, refute = bars
+    lo_bar, hi_bar = min(support, refute), max(support, refute)
+    distance = stats.diff - hi_bar if stats.diff > hi_bar else lo_bar - stats.diff if stats.diff < lo_bar else 0.0
+    if distance <= 0:
+        return None
+    for n in range(max(3, stats.n), cap + 1):
+        if st.t.ppf(1 - alpha, n - 1) * sd / math.sqrt(n) < distance:
+            return n
+    return None

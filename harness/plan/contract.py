@@ -79,6 +79,13 @@ class Task(_Component):
         return cls.table_metrics or ((cls.primary_metric,) if cls.primary_metric else ())
 
     @classmethod
+    def last_epoch(cls, scale: str, params: Mapping[str, Any]) -> int | None:
+        """The last epoch a cell at ``scale`` trains (None: no epochs, or a task that keeps no
+        best epoch). A cell whose stored ``best_epoch`` is this one was still improving when it
+        stopped: its verdicts say so, and it cannot refute a claim."""
+        return None
+
+    @classmethod
     def estimate(cls, scale: str) -> float:
         """Declared seconds per cell at ``scale`` (1 s when the task declares none)."""
         return float(cls.estimate_s.get(scale, 1.0))

@@ -17,7 +17,7 @@ from harness.judge.claims import Claim
 from harness.plan import registry
 from harness.plan.contract import FamilyPage, PageView, Section
 from harness.report import tables
-from harness.report.verdict_text import verdict_lines
+from harness.report.verdict_text import tally_lines, verdict_lines
 
 
 def published_columns(claims: list[Claim], metric: str) -> dict[str, tables.Published]:
@@ -68,7 +68,7 @@ def family_page(view: PageView, spec: FamilyPage | None = None) -> str:
     for section in sections:
         parts += [f"## {section.title}", "", section.body.rstrip(), ""]
     if view.verdicts:
-        parts += ["## Claims", "", "```", *verdict_lines(view.verdicts), "```", ""]
+        parts += ["## Claims", "", "```", *verdict_lines(view.verdicts), "", *tally_lines(view.verdicts), "```", ""]
     return "\n".join(parts)
 
 

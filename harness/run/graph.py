@@ -30,6 +30,7 @@ class Plan:
     cached: list[Cell] = field(default_factory=list)
     skipped_failed: list[Cell] = field(default_factory=list)
     added_bases: list[Cell] = field(default_factory=list)  # not asked for, needed by a dependent
+    stale: list[Cell] = field(default_factory=list)  # cached, but computed by other code of their family (same versions)
 
     @property
     def training(self) -> list[Cell]:
@@ -43,8 +44,10 @@ class Plan:
         """``12 to run (4 train, 8 only post-process; 2 bases added), 3 cached``."""
         added = f"; {len(self.added_bases)} base cell(s) added for their dependents" if self.added_bases else ""
         failed = f", {len(self.skipped_failed)} failed before (not retried with --overwrite missing)" if self.skipped_failed else ""
+        stale = (f"; {len(self.stale)} cached cell(s) were computed by other code of their family (same versions) and are "
+                 "reused: bump the task or method version, or --overwrite always" if self.stale else "")
         return (f"{len(self.cached)} cached, {len(self.to_run)} to run ({len(self.training)} train, "
-                f"{len(self.post_processing)} only post-process{added}){failed}")
+                f"{len(self.post_processing)} only post-process{added}){failed}{stale}")
 
 
 def plan(cells: list[Cell], store: Store, overwrite: Overwrite = Overwrite.NEVER) -> Plan:
@@ -59,7 +62,24 @@ def plan(cells: list[Cell], store: Store, overwrite: Overwrite = Overwrite.NEVER
         else:
             chosen[cell.key] = cell
     result.to_run = with_bases(list(chosen.values()), store, result.added_bases)
+    result.stale = stale_cells(result.cached, store)
     return result
+
+
+def stale_cells(cached: list[Cell], store: Store) -> list[Cell]:
+    """The cached cells whose record names other family code (``code_sha``) than the code here
+    now: reused all the same (the key did not change), but never silently."""
+    from harness.plan import registry
+    from harness.store.provenance import code_sha
+
+    if not cached:
+        return []
+    records = store.load(sorted({c.task for c in cached}))
+    if not len(records) or "code_sha" not in records:
+        return []
+    stored = {k: s for k, s in zip(records["cell_key"], records["code_sha"]) if isinstance(s, str) and s}
+    return [c for c in cached if c.key in stored
+            and stored[c.key] != code_sha(registry.get_task(c.task), registry.get_method(c.method))]
 
 
 def with_bases(cells: list[Cell], store: Store, added: list[Cell] | None = None) -> list[Cell]:

@@ -27,7 +27,7 @@ class GraphProgress:
         self.running: set[str] = set()
         self.failed = 0
         self.spent = self.expected = 0.0  # wall seconds of the cells run here, and their estimates
-        self.bar = tqdm(total=len(cells), unit="cell", disable=not enabled, dynamic_ncols=True, file=sys.stderr,
+        self.bar = tqdm(total=len(cells), unit="cell", disable=None if enabled else True, dynamic_ncols=True, file=sys.stderr,
                         bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} cells [{elapsed}{postfix}]")
         self._show()
 

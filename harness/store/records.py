@@ -20,10 +20,11 @@ from typing import Any
 import pyarrow as pa
 
 from harness.plan.contract import CellResult
+from harness.plan import registry
 from harness.plan.metrics import higher_is_better
 from harness.plan.cells import Cell, canonical_json
 from harness.common.files import ROOT
-from harness.store.provenance import provenance
+from harness.store.provenance import code_sha, provenance
 
 _TS = pa.timestamp("us", tz="UTC")
 
@@ -38,7 +39,7 @@ RECORD_SCHEMA = pa.schema(
         ("git_dirty", pa.bool_()), ("harness_version", pa.string()), ("python", pa.string()), ("torch", pa.string()),
         ("hostname", pa.string()), ("platform", pa.string()), ("device", pa.string()), ("gpu_name", pa.string()),
         ("executor", pa.string()), ("workers_on_device", pa.int64()), ("batch_size", pa.int64()),
-        ("precision", pa.string()), ("notes", pa.string()), ("metric", pa.string()), ("value", pa.float64()),
+        ("precision", pa.string()), ("notes", pa.string()), ("code_sha", pa.string()), ("metric", pa.string()), ("value", pa.float64()),
         ("higher_is_better", pa.bool_()),
     ]
 )
@@ -198,6 +199,7 @@ def record_table(
         "batch_size": int(result.info.get("batch_size", 0)),
         "precision": str(result.info.get("precision", "fp32")),
         "notes": str(result.info.get("notes", "")),
+        "code_sha": code_sha(registry.get_task(cell.task), registry.get_method(cell.method)),
     }
     rows = [
         {**common, "metric": name, "value": float(value), "higher_is_better": higher_is_better(name)}

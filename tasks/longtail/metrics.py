@@ -1,4 +1,4 @@
-"""Long-tail metrics in NumPy: accuracy, balanced accuracy, prior-weighted accuracy (what
+"""Long-tail metrics in NumPy: accuracy, balanced accuracy, macro-F1, prior-weighted accuracy (what
 plain accuracy would be on a test set distributed like the training set), many/medium/few-shot
 accuracy.
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from harness.api import Metric, per_class_accuracy, register_metric
+from harness.api import Metric, macro_f1, per_class_accuracy, register_metric
 
 for _metric in (
     Metric("prior_weighted_accuracy", True, "Σ_c π_c·acc_c: the accuracy of a test set distributed like the training set"),
@@ -38,6 +38,7 @@ def longtail_metrics(y: np.ndarray, pred: np.ndarray, train_counts: np.ndarray, 
     metrics = {
         "accuracy": float(np.mean(pred == y)),
         "balanced_accuracy": float(np.mean(acc_c[present])),
+        "macro_f1": macro_f1(y, pred, n_classes),
         # accuracy on test data distributed like the training set: Σ_c π_c·acc_c (classes present)
         "prior_weighted_accuracy": float(np.sum(prior[present] * acc_c[present]) / np.sum(prior[present])),
     }

@@ -17,6 +17,7 @@ from methods.ner.spans import Span
 
 for _metric in (
     Metric("f1_*", True, "exact-span F1 of one entity type (micro over the corpus)"),
+    Metric("f1_group_*", True, "micro F1 over the entity types of one group: the suffix after '.' (Weibo's PER.NAM names vs PER.NOM nominal mentions)"),
     Metric("valid_f1", True, "exact-span F1 on the valid split at the kept epoch"),
     Metric("params_per_type", False, "head parameters per entity type"),
     Metric("head_params", False, "parameters of the head (the encoder excluded)"),
@@ -61,4 +62,19 @@ def span_scores(gold: Sequence[Iterable[Span]], pred: Sequence[Iterable[Span]], 
     out = {"precision": p, "recall": r, "f1": f}
     for etype in types:
         out[f"f1_{etype}"] = _prf(tp_by[etype], pred_by[etype], gold_by[etype])[2]
+    for group, members in type_groups(types).items():
+        counts = [sum(by[t] for t in members) for by in (tp_by, pred_by, gold_by)]
+        out[f"f1_group_{group}"] = _prf(*counts)[2]
     return out
+
+
+def type_groups(types: Sequence[str]) -> dict[str, list[str]]:
+    """Entity types grouped by their suffix after the last '.' (``PER.NAM``, ``LOC.NAM`` → NAM),
+    when every type has one and there are at least two groups; else no groups. Corpora such as
+    Weibo NER mark named (NAM) and nominal (NOM) mentions this way, and report them apart."""
+    if not types or not all("." in t for t in types):
+        return {}
+    groups: dict[str, list[str]] = {}
+    for etype in types:
+        groups.setdefault(etype.rsplit(".", 1)[1], []).append(etype)
+    return groups if len(groups) > 1 else {}
