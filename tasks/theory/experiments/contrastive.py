@@ -56,10 +56,10 @@ class FlatNCEDigits(ExperimentTask):
     )
     scales = {
         "smoke": f"{STEPS['smoke']} Adam steps per batch size",
-        "small": f"{STEPS['small']} Adam steps per batch size (≈15 s per cell on one CPU thread)",
+        "small": f"{STEPS['small']} Adam steps per batch size (≈20 s per cell on one CPU thread)",
         "full": f"{STEPS['full']} Adam steps per batch size",
     }
-    estimate_s = {"smoke": 1.0, "small": 15.0, "full": 60.0}
+    estimate_s = {"smoke": 1.0, "small": 20.0, "full": 80.0}
     primary_metric: ClassVar[str] = DROP
     table_metrics: ClassVar[tuple[str, ...]] = (DROP, *PROBE.values(), XI)
 

@@ -49,7 +49,7 @@ class SGDDigits(ExperimentTask):
         Param("split_seed", "int", 0, "seed of the fixed train/validation/test split (not the run seed)"),
     )
     scales = {scale: f"{epochs} epochs of SGD per strength tried" for scale, epochs in EPOCHS.items()}
-    estimate_s = {"smoke": 0.5, "small": 5.0, "full": 15.0}
+    estimate_s = {"smoke": 0.5, "small": 8.0, "full": 25.0}
     primary_metric: ClassVar[str] = "accuracy"
     table_metrics: ClassVar[tuple[str, ...]] = ("accuracy", GRAD, VAL, SELECTED)
 
