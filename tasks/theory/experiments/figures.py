@@ -27,7 +27,8 @@ def batch_size_figure(records: Any, outdir: Path) -> list[Path]:
         return []
     scale = next(s for s in reversed(SCALES) if s in set(rows["scale"]))
     defaults = registry.get_task(TASK)().p
-    rows = rows[(rows["scale"] == scale) & [json.loads(p)["task"] == defaults and not json.loads(p)["method"] for p in rows["params_json"]]]
+    rows = rows[rows["scale"] == scale]
+    rows = rows[[json.loads(p)["task"] == defaults and not json.loads(p)["method"] for p in rows["params_json"]]]  # default params only
     fig, ax = plt.subplots(figsize=(5.2, 3.6))
     for method, marker in (("infonce", "o"), ("flatnce", "s")):
         sel = rows[rows["method"] == method]
