@@ -1,8 +1,7 @@
 """The experiments' figure: linear-probe accuracy against the pre-training batch size, InfoNCE
 beside FlatNCE (``flatnce-digits``), mean ± sample std over the seeds stored at the largest scale.
 
-Not registered here: a family has one plotter, ``tasks/theory/plots.py``, which may call
-:func:`experiment_figures` (``plot(records, store, outdir)`` → the files written)."""
+Registered as one of the family's plotters, beside ``tasks/theory/plots.py``'s."""
 
 from __future__ import annotations
 
@@ -10,22 +9,22 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.api import SCALES, figure_sources, registry
+from harness.api import SCALE_ORDER, register_plotter, registry
 
 TASK = "flatnce-digits"
 
 
 def batch_size_figure(records: Any, outdir: Path) -> list[Path]:
     """Probe accuracy at batch 8, 32, 256 per method (default params), or nothing when no cell is stored."""
-    import matplotlib
     import matplotlib.pyplot as plt
 
     from tasks.theory.experiments.contrastive import BATCH_SIZES, PROBE
+    from tasks.theory.plots import save_figure
 
     rows = records[(records["task"] == TASK) & records["metric"].isin(list(PROBE.values()))] if len(records) else records
     if not len(rows):
         return []
-    scale = next(s for s in reversed(SCALES) if s in set(rows["scale"]))
+    scale = next(s for s in SCALE_ORDER if s in set(rows["scale"]))
     defaults = registry.get_task(TASK)().p
     rows = rows[rows["scale"] == scale]
     rows = rows[[json.loads(p)["task"] == defaults and not json.loads(p)["method"] for p in rows["params_json"]]]  # default params only
@@ -44,16 +43,13 @@ def batch_size_figure(records: Any, outdir: Path) -> list[Path]:
     ax.set_ylabel("5-shot linear-probe accuracy")
     ax.set_title(f"8586 on sklearn digits: probe accuracy by batch size ({scale})", fontsize=9)
     ax.legend(fontsize=8)
-    outdir.mkdir(parents=True, exist_ok=True)
-    stem = "theory_flatnce-digits_batch_size"
-    paths = [outdir / f"{stem}.png", outdir / f"{stem}.svg"]
-    with matplotlib.rc_context({"svg.hashsalt": stem}):
-        for path in paths:
-            fig.savefig(path, dpi=130, bbox_inches="tight", metadata={"Date": None} if path.suffix == ".svg" else None)
-    plt.close(fig)
-    figure_sources(paths, rows)
-    return paths
+    return save_figure(fig, outdir, f"theory_{TASK}_batch_size", rows)
 
 
 def experiment_figures(records: Any, store: Any, outdir: Path) -> list[Path]:
     return batch_size_figure(records, outdir)
+
+
+register_plotter("theory", experiment_figures, captions={
+    "batch_size": "linear-probe accuracy against the pre-training batch size, InfoNCE beside FlatNCE (mean ± sd over seeds)",
+})
