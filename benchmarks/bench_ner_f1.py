@@ -1,6 +1,6 @@
 """Speed of our corpus-level span F1 against seqeval's strict IOB2 mode, side by side in one run.
 
-    python -m tasks.ner.bench_f1 [--sentences N] [--repeat R]
+    python benchmarks/bench_ner_f1.py [--sentences N] [--repeat R]
 
 Input: the CoNLL-2003 test set's gold tags (IOB1 read into spans, written back as IOB2) when
 the data bundle is here, else synthetic IOB2; predictions are the gold tags with about a third

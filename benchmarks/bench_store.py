@@ -1,4 +1,4 @@
-"""Benchmark of the store's read path (not a test): ``python -m harness.bench_store [--records N]``.
+"""Benchmark of the store's read path (not a test): ``python benchmarks/bench_store.py [--records N]``.
 
 Writes N synthetic records shaped like the real ones (every column of the record schema, a few
 parameters, 7 metric rows per cell) into a temporary store, then times, in this one run on this
