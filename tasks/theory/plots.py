@@ -221,7 +221,7 @@ def flatnce_figure(records: Any, outdir: Path) -> list[Path]:
         ax.grid(alpha=0.3, which="both")
         ax.invert_xaxis()
     top.text(2.0**-24, 1e-9, " ξ = 2⁻²⁴", fontsize=8, color="#7f7f7f")
-    bottom.set_xlabel(f"ξ = Σ e^(sᵢ − s_t)  (K = {p['k']}, s_t = {p['s_pos']:g}; ξ shrinks to the right)")
+    bottom.set_xlabel(f"ξ = Σ e^(sᵢ − s_t)  (K = {p['k']}, s_t = {p['s_pos']:g}; the positive wins by more to the left)")
     top.legend(fontsize=8, frameon=False)
     top.set_title(f"float32 error against ξ (errors below 1e-10 drawn at 1e-10; cells: {rows['scale'].iloc[0]})")
     return save_figure(fig, outdir, "theory_flatnce-numerics_float32", rows)
