@@ -57,7 +57,7 @@ def test_a_users_csv_runs_as_a_task(tmp_path: Path, capsys: pytest.CaptureFixtur
 @pytest.mark.parametrize(
     "extra,expected",
     [
-        (["--param", "csv-lt.text_column=text"], "has no column 'text'"),
+        (["--param", "csv-lt.text_column=text"], "line 1: no column 'text'"),
         (["--param", "csv-lt.data=/nonexistent.csv"], "no file '/nonexistent.csv'"),
         (["--param", "csv-lt.rho=0.5"], "rho is an imbalance ratio"),
     ],

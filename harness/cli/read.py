@@ -6,9 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from harness.cli.common import csv_list, open_store, store_arg, task_names
+from harness.cli.common import csv_list, open_store, store_arg, task_names, writable_file
 from harness.common.errors import UserError
-from harness.common.text import did_you_mean
+from harness.common.text import did_you_mean, terminal_safe
 from harness.plan import registry
 
 
@@ -77,19 +77,19 @@ def configure_claims(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_results(args: argparse.Namespace) -> int:
-    if args.output and not Path(args.output).resolve().parent.is_dir():
-        raise UserError(f"cannot write {args.output}: the folder {Path(args.output).resolve().parent} does not exist")
+    if args.format == "parquet" and not args.output:
+        raise UserError("--format parquet needs --output FILE")
+    if args.output:
+        writable_file(args.output, "--output")
     records = open_store(args).load(task_names(args.tasks))
     if args.format == "parquet":
-        if not args.output:
-            raise UserError("--format parquet needs --output FILE")
         records.to_parquet(args.output, index=False)
     else:
         text = records.to_csv(index=False) if args.format == "csv" else records.to_json(orient="records", date_format="iso", force_ascii=False)
         if args.output:
             Path(args.output).write_text(text, encoding="utf-8")
-        else:
-            sys.stdout.write(text + ("\n" if not text.endswith("\n") else ""))
+        else:  # names from a shared store must not drive a terminal; a pipe gets the exact bytes
+            sys.stdout.write((terminal_safe(text) if sys.stdout.isatty() else text) + ("\n" if not text.endswith("\n") else ""))
     if args.output:
         print(f"wrote {len(records)} rows to {args.output}", file=sys.stderr)
     return 0
@@ -101,6 +101,8 @@ def cmd_table(args: argparse.Namespace) -> int:
     from harness.report.page import published_columns, shown_metrics, write_family_page
     from harness.common.files import ROOT
 
+    if args.out:
+        writable_file(args.out, "--out")
     store = open_store(args)
     names = task_names(args.tasks)
     records = store.load(names)
@@ -125,8 +127,6 @@ def cmd_table(args: argparse.Namespace) -> int:
         for metric in metrics
     )
     if args.out:
-        if not Path(args.out).resolve().parent.is_dir():
-            raise UserError(f"cannot write {args.out}: the folder {Path(args.out).resolve().parent} does not exist")
         Path(args.out).write_text(text + "\n", encoding="utf-8")
         print(f"wrote {args.out}", file=sys.stderr)
     else:

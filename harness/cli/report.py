@@ -16,8 +16,11 @@ def configure_report(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from harness.cli.common import writable_file
     from harness.report.html import DEFAULT_OUT, FIGURES, write_report
 
+    if args.out:
+        writable_file(args.out, "--out")
     if args.figures and not Path(args.figures).is_dir():
         raise UserError(f"no figure folder at {args.figures} (draw them with `harness plot`, or leave out --figures)")
     out, size, seconds = write_report(Path(args.out) if args.out else DEFAULT_OUT, args.store,

@@ -6,11 +6,15 @@ import argparse
 import sys
 import time
 import tomllib
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from harness.cli.common import csv_list, open_store, store_arg
 from harness.common.errors import UserError
+from harness.common.schema import check_keys, check_table
+from harness.common.text import one_line
 
 
 def configure_run(p: argparse.ArgumentParser) -> None:
@@ -38,19 +42,48 @@ def configure_run(p: argparse.ArgumentParser) -> None:
                    help="slurm: 'local' runs the same submitit jobs as processes here (no cluster; what CI tests)")
     p.add_argument("--overwrite", choices=["never", "missing", "always"], help="never (default): skip finished cells")
     p.add_argument("--timeout", type=float, help="seconds per cell before it is failed")
+    p.add_argument("--max-cells", type=int, metavar="N",
+                   help="refuse a request of more than N cells (default 5,000: a typo in a grid must not plan for minutes)")
     p.add_argument("--dry-run", action="store_true", help="print the cell graph (train, post-process after which base, cached) and a time estimate; run nothing")
     p.add_argument("--no-report", action="store_true", help="do not print the table and verdicts at the end")
 
     store_arg(p)
 
 
+SUITE_KEYS = ("tasks", "methods", "seeds", "scale", "params", "device", "workers", "overwrite", "timeout", "executor", "retries")
+SUITE_CHOICES = {"scale": ("smoke", "small", "full", "auto"), "device": ("auto", "cpu", "cuda"),
+                 "overwrite": ("never", "missing", "always"), "executor": ("local", "pool", "ray", "slurm")}
+
+
 def _load_suite(path: str) -> dict[str, Any]:
+    """The suite file's table, its keys and the kinds of its values checked (a typo such as
+    ``scale = "huge"`` must not run a grid whose every cell fails)."""
     try:
-        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        suite = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UserError(f"suite file {path} not found") from None
+    except IsADirectoryError:
+        raise UserError(f"suite file {path} is a folder; give a TOML file") from None
+    except PermissionError:
+        raise UserError(f"suite file {path} is not readable by this user") from None
+    except UnicodeDecodeError as exc:
+        raise UserError(f"suite file {path} is not UTF-8 text (byte {exc.start}: {exc.reason}); a suite is a TOML text file") from None
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"suite file {path} does not parse: {exc}") from None
+    where = f"suite file {path}"
+    check_keys(suite, SUITE_KEYS, where)
+    for key, allowed in SUITE_CHOICES.items():
+        if key in suite and suite[key] not in allowed:
+            raise UserError(f"{where}: {key} must be one of {', '.join(allowed)}, got {suite[key]!r}")
+    for key in ("seeds",):
+        if key in suite and (isinstance(suite[key], bool) or not isinstance(suite[key], (int, str, list))):
+            raise UserError(f"{where}: seeds must be a range such as \"0-4\", a list of integers or one integer, got {suite[key]!r}")
+    params = check_table(suite.get("params", {}), f"{where}: [params]")
+    for name, value in params.items():
+        values = value if isinstance(value, list) else [value]
+        if not values or any(isinstance(v, (dict, list)) for v in values):
+            raise UserError(f"{where}: [params] {name} must be a value or a list of values, got {value!r}")
+    return suite
 
 
 def _names(value: Any, key: str) -> list[str]:
@@ -64,12 +97,9 @@ def _names(value: Any, key: str) -> list[str]:
 
 def request_from_args(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     """Suite file first, flags on top; returns the RunRequest and the run options."""
-    from harness.plan.grid import RunRequest, param_spec_from_toml, parse_param, parse_seeds
+    from harness.plan.grid import MAX_CELLS, RunRequest, param_spec_from_toml, parse_param, parse_seeds
 
     suite: dict[str, Any] = _load_suite(args.suite_flag or args.suite) if (args.suite_flag or args.suite) else {}
-    known = {"tasks", "methods", "seeds", "scale", "params", "device", "workers", "overwrite", "timeout", "executor", "retries"}
-    if set(suite) - known:
-        raise UserError(f"suite file: unknown key {sorted(set(suite) - known)[0]!r} (known: {', '.join(sorted(known))})")
 
     def pick(flag: Any, key: str, default: Any) -> Any:
         return flag if flag is not None else suite.get(key, default)
@@ -90,7 +120,8 @@ def request_from_args(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     timeout = pick(args.timeout, "timeout", None)
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0 or timeout == float("inf")):
         raise UserError(f"--timeout must be a positive number of seconds, got {timeout!r}")
-    request = RunRequest(tasks, methods, parse_seeds(pick(args.seeds, "seeds", "0-2")), pick(args.scale, "scale", "auto"), specs)
+    max_cells = _count(args.max_cells, "--max-cells", 1) if getattr(args, "max_cells", None) is not None else MAX_CELLS
+    request = RunRequest(tasks, methods, parse_seeds(pick(args.seeds, "seeds", "0-2")), pick(args.scale, "scale", "auto"), specs, max_cells)
     options = {
         "device": pick(args.device, "device", "auto"),
         "workers": workers,
@@ -139,7 +170,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from harness.run.executors import require as require_executor
     from harness.run.graph import Overwrite, plan
     from harness.judge.claim_cells import cells_for_claims, waiting_for_scale
-    from harness.plan.grid import baselines_to_add, expand, parse_seeds
+    from harness.plan.grid import baselines_to_add, check_size, expand, parse_seeds, validate_tasks
     from harness.run.cell import RunOptions
     from harness.run.scheduler import execute
 
@@ -147,25 +178,31 @@ def cmd_run(args: argparse.Namespace) -> int:
     if opts["overwrite"] not in {o.value for o in Overwrite}:
         raise UserError(f"overwrite must be never, missing or always, got {opts['overwrite']!r}")
     request.scale, why = resolve_scale(request.scale)
-    if args.claims:
-        seeds = parse_seeds(args.seeds) if args.seeds else None
-        claims = select_claims(csv_list(args.claims))
-        cells = cells_for_claims(claims, request.scale, seeds)
-        for claim_id, waiting in waiting_for_scale(claims, request.scale).items():
-            print(f"{claim_id}: {', '.join(waiting)} decide(s) it at another scale, not run at {request.scale}")
-        if not cells:
-            raise UserError(f"no cell of these claims decides at scale {request.scale}; try --scale full")
-    else:
-        if not args.no_baseline:
-            added = baselines_to_add(request.tasks, request.methods)
-            if added:
-                request.methods += added
-                print(f"baseline {', '.join(added)} added beside the methods asked for (--no-baseline to skip)")
-        cells = expand(request)
+    with _said_as_warnings():  # what a task's check of your file read anyway (a trailing comma, …)
+        if args.claims:
+            seeds = parse_seeds(args.seeds) if args.seeds else None
+            claims = select_claims(csv_list(args.claims))
+            check_size(_claim_cells_at_most(claims, seeds), f"{len(claims)} claims", request.max_cells)
+            cells = cells_for_claims(claims, request.scale, seeds)
+            for claim_id, waiting in waiting_for_scale(claims, request.scale).items():
+                print(f"{claim_id}: {', '.join(waiting)} decide(s) it at another scale, not run at {request.scale}")
+            if not cells:
+                raise UserError(f"no cell of these claims decides at scale {request.scale}; try --scale full")
+            validate_tasks(cells)
+        else:
+            if not args.no_baseline:
+                added = baselines_to_add(request.tasks, request.methods)
+                if added:
+                    request.methods += added
+                    print(f"baseline {', '.join(added)} added beside the methods asked for (--no-baseline to skip)")
+            cells = expand(request)
     # a dry run may plan a GPU run on a machine without one
     device = "cuda" if args.dry_run and opts["device"] == "cuda" else resolve_device(opts["device"])
     options = RunOptions(device=device, workers=opts["workers"], timeout_s=opts["timeout"], progress=True,
                          **executor_options(args, opts, device))
+    if not args.dry_run:
+        _check_cluster(options)
+    _say_own_data_scale(cells)
     store = open_store(args, for_reading=False)
     the_plan = plan(cells, store, Overwrite(opts["overwrite"]))
     print(f"{why}; {len(cells)} cells asked for: {the_plan.summary()}")
@@ -182,11 +219,66 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"done in {time.monotonic() - t0:.1f}s on {device} ({options.executor_name}): "
           f"{ran} ran, {len(the_plan.cached)} cached, {len(failed)} failed")
     for o in failed:
-        print(f"  FAILED {o.cell.label()}: {o.error}", file=sys.stderr)
+        print(f"  FAILED {one_line(o.cell.label())}: {one_line(o.error)}", file=sys.stderr)
     if not args.no_report:
         touched = sorted({c.task for c in cells})
         _print_report(store, touched, request.scale)
     return 1 if failed else 0
+
+
+@contextmanager
+def _said_as_warnings() -> Iterator[None]:
+    """Warnings a task raises while checking a user's file (``warnings.warn``) as one
+    ``harness: warning:`` line each on stderr, before the run starts (not when the check
+    refuses the input: that stays one line)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    said: set[str] = set()
+    for w in caught:
+        text = one_line(str(w.message))
+        if not issubclass(w.category, UserWarning):
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+        elif text not in said:
+            said.add(text)
+            print(f"harness: warning: {text}", file=sys.stderr)
+
+
+def _claim_cells_at_most(claims: list[Any], seeds: list[int] | None) -> int:
+    """An upper bound of the cells ``claims`` need, counted before one is built."""
+    from harness.judge.claim_cells import claim_seeds, sides
+
+    total = 0
+    for claim in claims:
+        n_seeds = 1 if claim.kind == "value" else len(seeds) if seeds is not None else len(claim_seeds(claim))
+        total += n_seeds * sum(len(row) for row in sides(claim))
+    return total
+
+
+def _check_cluster(options: Any) -> None:
+    """A SLURM run needs the cluster's commands here; without them submitit raises a RuntimeError
+    after the store is made. One line instead, before anything is written."""
+    import shutil
+
+    if options.executor_name == "slurm" and options.setting("slurm_backend", "slurm") != "local" and shutil.which("srun") is None:
+        raise UserError("--executor slurm needs a SLURM cluster, and `srun` is not on this machine's PATH; run from a login "
+                        "node of the cluster, or try the same jobs here with --slurm-backend local")
+
+
+def _say_own_data_scale(cells: list[Any]) -> None:
+    """What the scale does with the data of each task run on a user's own file or at params of
+    the user's (``harness list`` says it too): a subsample of a user's training file must not go
+    unnoticed when the table is headed by that file's task."""
+    from harness.plan import registry
+    from harness.plan.cells import defaults
+
+    said: set[tuple[str, str]] = set()
+    for cell in cells:
+        cls = registry.get_task(cell.task)
+        if (cell.task, cell.scale) in said or (cls.in_default_grid and cell.task_params == defaults(cls)):
+            continue
+        said.add((cell.task, cell.scale))
+        print(f"{cell.task} at {cell.scale}: {one_line(cls.scales.get(cell.scale, cell.scale))}")
 
 
 def _print_dry_run(the_plan: Any, store: Any, options: Any) -> None:
@@ -196,14 +288,14 @@ def _print_dry_run(the_plan: Any, store: Any, options: Any) -> None:
 
     added = {c.key for c in the_plan.added_bases}
     for cell in the_plan.cached:
-        print(f"  {'cached':<13} {cell.key[:12]}  {cell.label()}")
+        print(f"  {'cached':<13} {cell.key[:12]}  {one_line(cell.label())}")
     for cell in the_plan.skipped_failed:
-        print(f"  {'failed-before':<13} {cell.key[:12]}  {cell.label()}")
+        print(f"  {'failed-before':<13} {cell.key[:12]}  {one_line(cell.label())}")
     for cell in the_plan.to_run:
         state = "post-process" if cell.base is not None else "train"
         after = f"  (after base {cell.base.key[:12]})" if cell.base is not None else ""
         note = "  (base added for its dependents)" if cell.key in added else ""
-        print(f"  {state:<13} {cell.key[:12]}  {cell.label()}{after}{note}")
+        print(f"  {state:<13} {cell.key[:12]}  {one_line(cell.label())}{after}{note}")
     seconds = sum(estimate_seconds(c, store) for c in the_plan.to_run)
     slots = planned_slots(options)
     print(f"estimated work: {len(the_plan.to_run)} cells, about {seconds:.0f}s of cell time"

@@ -101,6 +101,13 @@ class Task(_Component):
         """Identity of the data this cell reads; part of the cell key."""
         return ",".join(f.sha256 for f in self.data) or "none"
 
+    def validate(self) -> None:
+        """Check the input this task reads (a user's own file) before anything runs: raise
+        :class:`~harness.common.errors.UserError` saying what is wrong and where (file, line,
+        column). Called once per distinct (task, task params) when a grid is planned, before
+        any store is created, so that a bad file is one line and exit 2 rather than a failed cell
+        per method and seed. Default: nothing to check (bundled data is verified by its sha256)."""
+
     def run(self, method: "Method", ctx: "RunContext") -> "CellResult":  # pragma: no cover - abstract
         raise NotImplementedError
 

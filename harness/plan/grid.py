@@ -7,9 +7,11 @@ every selected task and method that declares ``tau``. Lists expand to a cartesia
 from __future__ import annotations
 
 import itertools
+import json
+import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable
 
 from harness.plan import registry
 from harness.plan.contract import Method, Task
@@ -21,6 +23,7 @@ _SEEDS = re.compile(r"^\d+(-\d+)?$")
 
 MAX_SEED = 2**32 - 1  # numpy's and torch's seeds are 32-bit
 MAX_SEEDS = 10_000  # more seeds in one request is a typo, not an experiment
+MAX_CELLS = 5_000  # a larger grid is refused unless --max-cells lifts the cap (900k cells would hang the planner)
 
 
 def parse_seeds(spec: str | int | list[int]) -> list[int]:
@@ -80,16 +83,51 @@ class RunRequest:
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
     scale: str = "small"
     params: list[ParamSpec] = field(default_factory=list)
+    max_cells: int = MAX_CELLS
+
+
+def _chosen(component: type[Task] | type[Method], specs: list[ParamSpec]) -> dict[str, list[Any]]:
+    """The values asked for each of ``component``'s params (repeated flags for one name add to
+    its list, never keep only the last)."""
+    declared = {p.name for p in component.params}
+    chosen: dict[str, list[Any]] = {}
+    for spec in specs:
+        if spec.name in declared and spec.owner in (None, component.name):
+            chosen[spec.name] = list(dict.fromkeys([*chosen.get(spec.name, []), *spec.values]))
+    return chosen
 
 
 def _grid_for(component: type[Task] | type[Method], specs: list[ParamSpec]) -> list[dict[str, Any]]:
-    declared = {p.name for p in component.params}
-    chosen: dict[str, list[Any]] = {}
-    for spec in specs:  # repeated flags for one name add to its grid (never keep only the last)
-        if spec.name in declared and spec.owner in (None, component.name):
-            chosen[spec.name] = list(dict.fromkeys([*chosen.get(spec.name, []), *spec.values]))
+    chosen = _chosen(component, specs)
     names = list(chosen)
     return [dict(zip(names, combo)) for combo in itertools.product(*(chosen[n] for n in names))]
+
+
+def _grid_size(component: type[Task] | type[Method], specs: list[ParamSpec]) -> int:
+    return math.prod(len(v) for v in _chosen(component, specs).values())
+
+
+def check_size(count: int, what: str, max_cells: int) -> None:
+    """Refuse a grid of more than ``max_cells`` cells before one is built: a typo in a list (or
+    two long ranges multiplied) would otherwise plan for minutes and start 90k cells at once."""
+    if count > max_cells:
+        raise UserError(f"this request asks for {count:,} cells ({what}), more than the cap of {max_cells:,}; "
+                        "narrow the grid, or pass --max-cells N to lift the cap")
+
+
+def grid_size(request: RunRequest, tasks: list[type[Task]], methods: list[type[Method]]) -> tuple[int, str]:
+    """How many cells ``request`` expands to at most (product of the list lengths, before any
+    cell is built), and the longest lists, to say where the size comes from."""
+    total = 0
+    for task in tasks:
+        n_task = _grid_size(task, request.params) * (len(request.seeds) if task.seeded else 1)
+        for method in methods:
+            if method.applies_to(task):
+                total += n_task * _grid_size(method, request.params)
+    lists = sorted(((len(s.values), f"{s.owner + '.' if s.owner else ''}{s.name}") for s in request.params), reverse=True)
+    parts = [f"{name}: {n:,} values" for n, name in lists[:2] if n > 1]
+    parts.append(f"{len(request.seeds):,} seed{'s' if len(request.seeds) != 1 else ''}")
+    return total, " × ".join(parts)
 
 
 def expand(request: RunRequest) -> list[Cell]:
@@ -101,6 +139,7 @@ def expand(request: RunRequest) -> list[Cell]:
     if not tasks or not methods:
         raise UserError("empty selection: name at least one task and one method (see `harness list`)")
     _check_specs(request.params, tasks, methods)
+    check_size(*grid_size(request, tasks, methods), request.max_cells)
     cells: dict[str, Cell] = {}
     for task in tasks:
         for method in methods:
@@ -114,7 +153,20 @@ def expand(request: RunRequest) -> list[Cell]:
     if not cells:
         fams = sorted({t.family for t in tasks})
         raise UserError(f"empty selection: none of the methods applies to the family {', '.join(fams)}")
+    validate_tasks(cells.values())
     return list(cells.values())
+
+
+def validate_tasks(cells: Iterable[Cell]) -> None:
+    """:meth:`Task.validate` once per distinct (task, task params) of ``cells``: a user's file is
+    read and checked before any store is created, so a bad one is one line and exit 2, not a
+    failed cell per method and seed."""
+    seen: set[str] = set()
+    for cell in cells:
+        ident = json.dumps([cell.task, cell.task_params], sort_keys=True, default=str)
+        if ident not in seen:
+            seen.add(ident)
+            cell.make_task().validate()
 
 
 def _check_specs(specs: list[ParamSpec], tasks: list[type[Task]], methods: list[type[Method]]) -> None:

@@ -12,7 +12,7 @@ from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from harness.common.text import md_escape, mean_sd, tex_escape
+from harness.common.text import md_escape, mean_sd, one_line, terminal_safe, tex_escape
 from harness.judge.stats import Summary, summarize
 from harness.plan.contract import SCALE_ORDER
 from harness.plan.metrics import higher_is_better
@@ -176,20 +176,21 @@ def render(table: Table, fmt: str = "md") -> str:
     from tabulate import tabulate
 
     if not table.rows:
-        return f"(no records for metric {table.metric})"
+        return f"(no records for metric {one_line(table.metric)})"
     if fmt == "csv":
         return to_csv(table)
     if fmt == "latex":
         headers, body = _grid(table, ("\\textbf{", "}"), tex_escape)
         body = [[c.replace("±", "$\\pm$") for c in row] for row in body]
-        return tabulate(body, headers, tablefmt="latex_raw", disable_numparse=True) + "\n% " + "; ".join(table.notes)
+        return tabulate(body, headers, tablefmt="latex_raw", disable_numparse=True) + "\n% " + one_line("; ".join(table.notes))
     headers, body = _grid(table, ("**", "**"), md_escape)
-    notes = "\n".join(f"\n_{n}_" for n in table.notes)
+    notes = "\n".join(f"\n_{md_escape(n)}_" for n in table.notes)
     return tabulate(body, headers, tablefmt="github", disable_numparse=True) + "\n" + notes
 
 
 def to_csv(table: Table) -> str:
-    """Every entry, complete, quoted by the csv module (names may hold commas or quotes)."""
+    """Every entry, complete, quoted by the csv module (names may hold commas or quotes; control
+    characters, which would drive a terminal, are shown escaped)."""
     import csv
     import io
 
@@ -198,5 +199,5 @@ def to_csv(table: Table) -> str:
     writer.writerow(["method", "column", "metric", "mean", "std", "n", "ci_lo", "ci_hi", "best"])
     for (row, col), e in table.entries.items():
         s = e.summary
-        writer.writerow([row, col, table.metric, f"{s.mean:.6g}", f"{s.std:.6g}", s.n, f"{s.lo:.6g}", f"{s.hi:.6g}", int(e.bold)])
+        writer.writerow([terminal_safe(row), terminal_safe(col), table.metric, f"{s.mean:.6g}", f"{s.std:.6g}", s.n, f"{s.lo:.6g}", f"{s.hi:.6g}", int(e.bold)])
     return out.getvalue().rstrip("\n")

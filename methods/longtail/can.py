@@ -116,8 +116,8 @@ class CAN(LongTailMethod):
     params = (
         Param("base", "str", "erm", "trained cell whose test logits are corrected", choices=("erm", "logit_adjust")),
         Param("k", "int", 3, "top-k of the uncertainty entropy (capped at C)", minimum=2),
-        Param("tau", "float", 0.9, "uncertainty threshold: < τ is confident", minimum=0.0),
-        Param("alpha", "float", 1.0, "power α of the column step", minimum=0.0),
+        Param("tau", "float", 0.9, "uncertainty threshold: < τ is confident", minimum=0.0, maximum=1.0),
+        Param("alpha", "float", 1.0, "power α of the column step", minimum=0.0, bounds="(]"),
         Param("iters", "int", 1, "rounds of alternating normalisation", minimum=1),
         Param("prior", "str", "train", "column target q: training prior or uniform", choices=("train", "uniform")),
     )

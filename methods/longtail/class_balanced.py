@@ -17,7 +17,7 @@ from harness.api import Param, UserError, register
 from methods.longtail.hooks import LongTailMethod
 from methods.longtail.reweight import weighted_cross_entropy
 
-BETA = Param("beta", "float", 0.9999, "β of the effective number (1−β^n)/(1−β); 0 = CE", minimum=0.0)
+BETA = Param("beta", "float", 0.9999, "β of the effective number (1−β^n)/(1−β); 0 = CE", minimum=0.0, maximum=1.0, bounds="[)")
 
 
 def class_balanced_weights(counts: Any, beta: float) -> Any:

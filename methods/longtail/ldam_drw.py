@@ -42,10 +42,10 @@ class LDAMDRW(LongTailMethod):
     version = "2"  # 2: cosine head by default (was the backbone's Linear)
     params = (
         Param("head", "str", "cosine", "classifier head: cosine (NormedLinear, as the official code) or the backbone's linear", choices=("cosine", "linear")),
-        Param("s", "float", 30.0, "logit scale s (> 0; the paper's 30, meant for cosine logits)", minimum=0.0),
+        Param("s", "float", 30.0, "logit scale s (> 0; the paper's 30, meant for cosine logits)", minimum=0.0, bounds="(]"),
         Param("max_margin", "float", 0.5, "largest margin (rarest class)", minimum=0.0),
         Param("drw_start", "float", 0.8, "training progress at which re-weighting starts (>1: never)", minimum=0.0),
-        Param("beta", "float", 0.9999, "β of the class-balanced DRW weights", minimum=0.0),
+        Param("beta", "float", 0.9999, "β of the class-balanced DRW weights", minimum=0.0, maximum=1.0, bounds="[)"),
     )
 
     def __init__(self, **given: Any) -> None:

@@ -38,7 +38,7 @@ class CoSENT(MatchingMethod):
 
     name: ClassVar[str] = "cosent"
     version: ClassVar[str] = "1"
-    params = (Param("scale", "float", 20.0, "λ: the cosine scale inside the exponent (8847: 20)", minimum=0.0),)
+    params = (Param("scale", "float", 20.0, "λ: the cosine scale inside the exponent (8847: 20)", minimum=0.0, bounds="(]"),)
 
     def loss(self, u: Any, v: Any, targets: Targets, head: Any) -> Any:
         return cosent_loss(cosine(u, v), targets.raw, self.p["scale"])

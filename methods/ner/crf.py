@@ -21,7 +21,7 @@ class CRF(NerMethod):
     """Linear-chain CRF over IOB2 (vectorised forward algorithm, Viterbi); flat."""
 
     name = "crf"
-    params = (Param("lr_multiplier", "float", 1000.0, "CRF-transition learning-rate multiplier with a pretrained encoder", minimum=0.0),)
+    params = (Param("lr_multiplier", "float", 1000.0, "CRF-transition learning-rate multiplier with a pretrained encoder", minimum=0.0, bounds="(]"),)
 
     def head(self, hidden: int, types: Sequence[str]) -> Any:
         from methods.ner._tagging import CRFHead

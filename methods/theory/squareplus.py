@@ -39,7 +39,7 @@ class BoundedSearch(TheoryMethod):
     tasks: ClassVar[tuple[str, ...]] = ("squareplus",)
     params = (
         Param("b_lo", "float", 0.5, "smallest b searched", minimum=0.0),
-        Param("b_hi", "float", 3.0, "largest b searched", minimum=0.0),
+        Param("b_hi", "float", 3.0, "largest b searched", minimum=0.0, bounds="(]"),
         Param("step", "float", 1e-4, "x grid step on [-30, 30]", minimum=1e-7),
     )
 

@@ -13,9 +13,14 @@ The layout (the bundled Vote'n'Rank snapshots follow it, and so may a user's own
   ``Meta-Ave`` are detected as such) or ignored, and a task may be lower-is-better.
 
 A task cell is a number with a dot as decimal separator (``93.9``), a pair ``a/b`` (``93.9/91.8``;
-the ``pair`` policy makes it one number), ``-`` or empty for a missing result, or ``NaN`` where
+the ``pair`` policy makes it one number), ``-`` (or ``—``, ``–``) or empty for a missing result
+(mark a published 0 that means "not reported" this way, or it counts as a real 0), or ``NaN`` where
 the board itself printed an undefined metric. Anything else is a :class:`UserError` naming the
 file, the row (its line number; the header is line 1), the system and the column.
+
+Published files are not always tidy; what is read anyway, with a warning in ``Board.notes``:
+data rows with one more field than the header when that field is empty (a trailing comma on
+every line), and a task column that is empty on every row (every system would be unranked).
 
 When a system name repeats and the file has a ``Rank`` column, the repeats are told apart by
 their published rank (``RefBERT (#61)``); a name that is still not unique is an error.
@@ -24,6 +29,7 @@ their published rank (``RefBERT (#61)``); a name that is still not unique is an 
 from __future__ import annotations
 
 import csv
+import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,7 +68,7 @@ class Board:
     human: int | None = None
     score_decimals: int = 1
     cell_decimals: int = 1
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # warnings about the file: said on stderr and in the footnotes
     total: str = "Score"  # the column ``published`` comes from ("" = none)
     tolerance: float | None = None  # allowed |published − recomputed|; None = the rounding bound
     aggregates: dict[str, np.ndarray] = field(default_factory=dict)  # published aggregate columns (total included)
@@ -188,11 +194,16 @@ def read_board(path: Path | str, human: str = "Human Baselines", source: str | N
         raise UserError(f"leaderboard file {source} not found; give the path of a CSV file (see tasks/leaderboard/board.py for the layout)") from None
     except UnicodeDecodeError as exc:
         raise UserError(f"{source}: not UTF-8 text ({exc.reason} at byte {exc.start}); save the file as UTF-8 CSV") from None
+    except IsADirectoryError:
+        raise UserError(f"leaderboard file {source} is a folder; give the path of a CSV file") from None
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise UserError(f"{source} line {line}: a NUL byte; this is a binary file, not a CSV text file")
     return parse_board(text, source, human, roles)
 
 
 def parse_board(text: str, source: str, human: str = "Human Baselines", roles: ColumnRoles | None = None) -> Board:
-    reader = csv.reader(text.splitlines())
+    reader = csv.reader(io.StringIO(text, newline=""))  # a quoted field may hold a line break
     rows: list[tuple[int, list[str]]] = []
     header: list[str] | None = None
     for row in reader:
@@ -203,6 +214,8 @@ def parse_board(text: str, source: str, human: str = "Human Baselines", roles: C
             rows.append((reader.line_num, row))
     if header is None:
         raise UserError(f"{source}: empty file; a leaderboard needs a header line and one line per system")
+    notes: list[str] = []
+    header, rows = _trailing_field(header, rows, source, notes)
     roles = roles or ColumnRoles()
     names, sys_col, role, detected = _header(header, source, roles)
     task_cols = [i for i in sorted(role) if role[i] == "task"]
@@ -224,9 +237,10 @@ def parse_board(text: str, source: str, human: str = "Human Baselines", roles: C
     for i, (line, row) in enumerate(rows):
         label = row[sys_col].strip() if sys_col < len(row) else ""
         if len(row) != len(names):
+            extra = " (its last field is not empty: not a trailing comma)" if len(row) == len(names) + 1 else ""
             raise UserError(
                 f"{source} row {line} ({label or '?'}): {len(row)} fields, the header has {len(names)}; "
-                "a comma used as decimal separator or an unquoted comma in a name? quote such fields or use dots"
+                f"a comma used as decimal separator or an unquoted comma in a name? quote such fields or use dots{extra}"
             )
         if not label:
             raise UserError(f"{source} row {line} column {names[sys_col]}: empty system name; give every row a name")
@@ -258,6 +272,7 @@ def parse_board(text: str, source: str, human: str = "Human Baselines", roles: C
                 published[i], score_dec = value, max(score_dec, dec)
         human_flags.append("human" in get and row[get["human"]].strip().lower() in _TRUE)
 
+    _check_magnitude(halves, rows, source, [names[c] for c in task_cols], systems)
     systems = _unique(systems, ranks, lines, source, names[sys_col])
     board = Board(
         source=source,
@@ -277,10 +292,49 @@ def parse_board(text: str, source: str, human: str = "Human Baselines", roles: C
         ignored=[names[i] for i in sorted(role) if role[i] == "ignore"],
         lower_as=roles.lower_as,
     )
+    board.notes = notes + _empty_columns(board)
     board.lower = _lower_mask(board, roles)
     names_col = [r[get["name"]].strip() for _, r in rows] if "name" in get else [""] * len(rows)
     board.human = _find_human(board, human_flags, names_col, human, "human" in get)
     return board
+
+
+def _check_magnitude(halves: np.ndarray, rows: list[tuple[int, list[str]]], source: str, columns: list[str], systems: list[str]) -> None:
+    """Every mean of a row must be a finite number: a cell such as 1e308 overflows the arithmetic
+    mean (and would rank nowhere, with no reason, while the harmonic mean ranks it first)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.nansum(np.abs(halves), axis=(1, 2))
+    bad = np.flatnonzero(~np.isfinite(total))
+    if len(bad):
+        i = int(bad[0])
+        j = int(np.nanargmax(np.nanmax(np.abs(halves[i]), axis=1)))
+        raise UserError(f"{source} row {rows[i][0]} ({systems[i]}) column {columns[j]}: {halves[i, j, 0]:g} is too large for a mean "
+                        "of the row's scores to be a number (it overflows); a typo or a unit mix-up? fix the cell, or mark it missing with -")
+
+
+def _trailing_field(header: list[str], rows: list[tuple[int, list[str]]], source: str,
+                    notes: list[str]) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """Drop a trailing empty field that the data rows have one more of than the header (a comma
+    at the end of every data line, as some published files have), or that the header names
+    with an empty name and no row fills; anything else is left for the field count to refuse."""
+    if header and not header[-1].strip() and all(len(r) == len(header) and not r[-1].strip() for _, r in rows):
+        notes.append(f"{source}: every line ends with an empty field (a trailing comma); read without it")
+        return header[:-1], [(n, r[:-1]) for n, r in rows]
+    longer = [(n, r) for n, r in rows if len(r) == len(header) + 1]
+    if longer and all(not r[-1].strip() for _, r in longer) and all(len(r) in (len(header), len(header) + 1) for _, r in rows):
+        first, last = longer[0][0], longer[-1][0]
+        span = f"row {first}" if len(longer) == 1 else f"{len(longer)} rows ({first}–{last})"
+        notes.append(f"{source}: {span} end with an empty field the header does not have (a trailing comma); read without it")
+        return header, [(n, r[:-1] if len(r) == len(header) + 1 else r) for n, r in rows]
+    return header, rows
+
+
+def _empty_columns(board: Board) -> list[str]:
+    """A task column with no value on any row leaves every system unranked under the default
+    ``missing=drop-system``: said, with how to leave the column out."""
+    empty = [c for j, c in enumerate(board.columns) if np.isnan(board.halves[:, j]).all() and not board.printed_nan[:, j].any()]
+    return [f"{board.source}: column {c} is empty on every row, so every system misses it (unranked under missing=drop-system); "
+            f"leave it out with --role '{c}=ignore' (roles={c}=ignore), or --missing drop-task" for c in empty]
 
 
 _DOMAIN = {"100-x": (0.0, 100.0), "1-x": (0.0, 1.0), "1/x": (0.0, np.inf), "-x": (-np.inf, np.inf)}
@@ -323,6 +377,13 @@ def _unique(systems: list[str], ranks: list[str], lines: list[int], source: str,
 
 
 _AUTO_HUMAN = re.compile(r"^humans?( (baselines?|performance|raters?|experts?|annotators?))?$|human baselines?", re.IGNORECASE)
+_ASIDE = re.compile(r"\s*(\(.*?\)|\[.*?\]|\s[-–—:;,/]\s.*|[,;:].*)\s*")  # "(Nangia & Bowman 2019)", " — crowd", ": 5 raters"
+
+
+def _looks_human(name: str) -> bool:
+    """A name such as ``Human Baselines``, ``Humans``, ``GLUE Human Baselines``, also with an
+    aside: ``Human performance (Nangia and Bowman, 2019)``, ``Humans — crowd workers``."""
+    return bool(_AUTO_HUMAN.search(name) or _AUTO_HUMAN.search(_ASIDE.sub(" ", name).strip()))
 
 
 def _find_human(board: Board, flags: list[bool], names: list[str], pattern: str, has_flag_column: bool) -> int | None:
@@ -330,7 +391,7 @@ def _find_human(board: Board, flags: list[bool], names: list[str], pattern: str,
         if has_flag_column:
             found = [i for i, f in enumerate(flags) if f]
         else:
-            found = [i for i, (s, n) in enumerate(zip(board.systems, names)) if _AUTO_HUMAN.search(s) or _AUTO_HUMAN.search(n)]
+            found = [i for i, (s, n) in enumerate(zip(board.systems, names)) if _looks_human(s) or _looks_human(n)]
         if len(found) > 1:
             rows = ", ".join(f"row {board.lines[i]} ({board.systems[i]})" for i in found)
             raise UserError(f"{board.source}: {len(found)} rows look like the human row: {rows}; "

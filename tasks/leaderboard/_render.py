@@ -1,6 +1,11 @@
 """Text and figures for the leaderboard family: re-ranked tables (md, LaTeX, CSV), the committed
 page ``results/tables/leaderboards.md`` and the bump charts. Formatting only; numbers come from
-``view.py`` and ``protocol.py``."""
+``view.py`` and ``protocol.py``.
+
+Every name that comes from a user's file (systems, columns, the sidecar's ``name``, and the
+footnotes that quote them) goes through the engine's one escaping layer per format
+(:func:`harness.api.md_escape`, :func:`~harness.api.tex_escape`, :func:`~harness.api.terminal_safe`
+for CSV): a name can neither inject HTML or a line of LaTeX nor drive the terminal."""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from harness.api import md_escape, terminal_safe, tex_escape
 from tasks.leaderboard._views import RuleRow, View
 
 RANK_NOTE = ("ranks: competition ranking (ties share the better rank) on scores rounded to 1e-6; "
@@ -33,17 +39,14 @@ def _score(s: float) -> str:
     return "—" if not math.isfinite(s) else f"{s:.2f}"
 
 
+ESCAPE = {"md": md_escape, "latex": tex_escape, "csv": terminal_safe}
+
+
 def _name(view: View, i: int, fmt: str) -> str:
-    name = view.board.systems[i]
+    name = ESCAPE[fmt](view.board.systems[i])
     if i == view.board.human:
-        return {"md": f"**{name}**", "latex": f"\\textbf{{{_tex(name)}}}"}.get(fmt, name)
-    return _tex(name) if fmt == "latex" else name.replace("|", "\\|")
-
-
-def _tex(text: str) -> str:
-    for a, b in (("\\", "\\textbackslash{}"), ("&", "\\&"), ("%", "\\%"), ("$", "\\$"), ("#", "\\#"), ("_", "\\_"), ("{", "\\{"), ("}", "\\}")):
-        text = text.replace(a, b)
-    return text
+        return {"md": f"**{name}**", "latex": f"\\textbf{{{name}}}"}.get(fmt, name)
+    return name
 
 
 def view_table(view: View, fmt: str = "md", top: int | None = 20) -> str:
@@ -56,7 +59,7 @@ def view_table(view: View, fmt: str = "md", top: int | None = 20) -> str:
         w.writerow(["system", "human", "official_score", "official_rank", "published_score",
                     *(f"{r.label}_{k}" for r in view.rankings for k in ("score", "rank", "delta"))])
         for i in rows:
-            w.writerow([view.board.systems[i], int(i == view.board.human), _csv(off.scores[i]), _csv(off.ranks[i]),
+            w.writerow([_name(view, i, "csv"), int(i == view.board.human), _csv(off.scores[i]), _csv(off.ranks[i]),
                         _csv(view.board.published[i]),
                         *(v for r in view.rankings for v in (_csv(r.scores[i]), _csv(r.ranks[i]),
                                                              _csv(off.ranks[i] - r.ranks[i]))) ])
@@ -73,13 +76,18 @@ def view_table(view: View, fmt: str = "md", top: int | None = 20) -> str:
             line += [f"{_score(r.scores[i])} ({_rank(r.ranks[i])})" if math.isfinite(r.scores[i]) else "—",
                      _delta(off.ranks[i], r.ranks[i])]
         body.append(line)
-    if fmt == "latex":
-        headers = [{"#": "\\#", "Δ": "$\\Delta$"}.get(h, _tex(h)) for h in headers]
+    headers = [{"Δ": "$\\Delta$"}.get(h, tex_escape(h)) for h in headers] if fmt == "latex" else [md_escape(h) for h in headers]
     table = tabulate(body, headers, tablefmt="latex_raw" if fmt == "latex" else "github", disable_numparse=True)
     notes = view_notes(view, top, len(rows))
-    if fmt == "latex":
-        return table + "\n" + "\n".join(f"% {n}" for n in notes)
-    return table + "\n\n" + "\n".join(f"_{n}_  " for n in notes)
+    if fmt == "latex":  # comments, escaped like every cell (a newline would end one and start a line of its own)
+        return table + "\n" + "\n".join(f"% {tex_escape(n)}" for n in notes)
+    return table + "\n\n" + "\n".join(f"_{_md_paragraph(n)}_  " for n in notes)
+
+
+def _md_paragraph(text: str) -> str:
+    """A footnote is a paragraph, not a table cell: :func:`md_escape` (one line, HTML escaped),
+    with the pipes and backticks that only a table cell must escape left as they are."""
+    return md_escape(text).replace("\\|", "|").replace("\\`", "`")
 
 
 def _csv(x: float) -> str:

@@ -173,11 +173,25 @@ def rank_board(board: Board, rules: Rules, method: Any) -> Ranking:
     scores = np.full(board.n, np.nan)
     for rows, x, ok in blocks:
         if ok.any():
-            scores[rows[ok]] = method.aggregate(x[ok])
+            with np.errstate(all="ignore"):  # an overflow is refused below, by name, not as a numpy warning
+                scores[rows[ok]] = method.aggregate(x[ok])
+            _check_finite(board, rows[ok], x[ok], scores, name)
     decimals = int(get("rank_decimals"))
     label = name if name == "official" or task_set == "official" else f"{name}[{task_set}]"
     ranks = competition_ranks(scores, decimals)
     return Ranking(label, scores, ranks, reasons, tasksets.describe(used[0]), tasksets.describe(used[-1]), board.human)
+
+
+def _check_finite(board: Board, rows: np.ndarray, x: np.ndarray, scores: np.ndarray, name: str) -> None:
+    """Finite cells must give a finite mean: a value such as 1e308 overflows the arithmetic mean
+    (ranked nowhere, with no reason) while the harmonic one ranks it first. One error naming
+    the row and its largest cell instead, whichever aggregator met it first."""
+    bad = ~np.isfinite(scores[rows])
+    if bad.any():
+        r = int(np.flatnonzero(bad)[0])
+        big = float(np.abs(x[r]).max())
+        raise UserError(f"{board.where(int(rows[r]))}: the {name} mean of its scores (largest magnitude {big:g}) is not a finite "
+                        "number; a leaderboard cell this large is a typo or a unit mix-up: fix the cell, or mark it missing with -")
 
 
 # -- cell metrics ---------------------------------------------------------------------------

@@ -58,7 +58,7 @@ class View:
             kinds: dict[str, int] = {}
             for reason in r.reasons:
                 if reason:
-                    kind = "missing" if reason.startswith("missing") else "score ≤ 0"
+                    kind = "missing" if reason.startswith("missing") else "score ≤ 0" if "≤ 0" in reason else reason
                     kinds[kind] = kinds.get(kind, 0) + 1
             out.append((r.label, self.board.n - r.n_ranked, kinds))
         return out
@@ -74,6 +74,7 @@ def build_view(title: str, board: Board, rules: Rules, methods: list[Any], offic
         rankings=[rank_board(board, rules, m) for m in methods],
         decimals=int(official.setting("rank_decimals")),
         note=rules.note,
+        warnings=list(board.notes),
     )
     warning = published_warning(board, view.official.scores, "official score")
     if warning:

@@ -158,4 +158,4 @@ def resolve_column(name: str, header: list[str], what: str) -> int:
         return lower.index(name.lower())
     close = difflib.get_close_matches(name, header, n=2, cutoff=0.5)
     hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    raise UserError(f"{what}: no column {name!r}{hint} (columns: {', '.join(header)})")
+    raise UserError(f"{what}: no column {name!r}{hint} (columns: {', '.join(header[:20])}{' …' if len(header) > 20 else ''})")

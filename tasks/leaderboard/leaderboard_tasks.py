@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+import warnings
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar, Mapping
@@ -71,6 +72,13 @@ class LeaderboardTask(Task):
         self.board()
         return "file:" + hashlib.sha256(self.path().read_bytes()).hexdigest()
 
+    def validate(self) -> None:
+        """A file of your own is parsed before anything runs (the fingerprint parses it too); what
+        the parser read anyway (a trailing comma, an empty column) is said as a warning."""
+        if self.p["file"]:
+            for note in self.board().notes:
+                warnings.warn(note, stacklevel=2)
+
     def board(self) -> Any:
         """The parsed board (cached per process by path, size, mtime and roles; treat it as read-only)."""
         path = self.path()
@@ -120,7 +128,7 @@ class LeaderboardTask(Task):
             metrics=evaluation.metrics,
             eval_s=time.monotonic() - t0,
             predictions=evaluation.frame(board),
-            info={"precision": "fp64", "notes": "; ".join(filter(None, [rules.note, *evaluation.notes]))},
+            info={"precision": "fp64", "notes": "; ".join(filter(None, [rules.note, *board.notes, *evaluation.notes]))},
         )
 
 
@@ -203,7 +211,8 @@ class CsvBoard(LeaderboardTask):
         Param("sidecar", "str", "", "TOML of the board's name and column roles (default: FILE with .toml, if present; none = ignore it)"),
         Param("roles", "str", "", "COLUMN=ROLE joined by | (roles: task, aggregate, ignore), e.g. Mean-Rank=aggregate|Notes=ignore"),
         Param("lower", "str", "", "lower-is-better task columns joined by |"),
-        Param("lower_as", "str", "", "how a lower-is-better score becomes higher-is-better: 100-x (default), 1-x, -x, 1/x"),
+        Param("lower_as", "str", "", "how a lower-is-better score becomes higher-is-better: 100-x (default), 1-x, -x, 1/x",
+              choices=("", "100-x", "1-x", "-x", "1/x")),
         Param("total", "str", "", "the published total checked against the recomputed score (default: a Score column; none)"),
         Param("tolerance", "float", -1.0, "allowed |published total - recomputed| before a warning (-1: the rounding bound)"),
     )

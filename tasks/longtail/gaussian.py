@@ -34,7 +34,7 @@ class GaussianLT(LongTailTask):
     version: ClassVar[str] = "1"
     max_threads: ClassVar[int | None] = 1
     params = (
-        Param("positive_rate", "float", 0.05, "P(y=+1) in training", minimum=0.0),
+        Param("positive_rate", "float", 0.05, "P(y=+1) in training", minimum=0.0, maximum=1.0, bounds="()"),
         Param("n_train", "int", 10000, "training examples (small/full scale)", minimum=10),
         Param("n_test_per_class", "int", 5000, "balanced test set, per class", minimum=1),
         *SHOT_PARAMS,

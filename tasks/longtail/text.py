@@ -46,7 +46,7 @@ def ngram_params(dim: int, dropout: float) -> tuple[Param, ...]:
     return (
         Param("buckets", "int", 2**18, "hash buckets of the n-gram embedding table", minimum=1),
         Param("dim", "int", dim, "n-gram embedding dimension", minimum=1),
-        Param("dropout", "float", dropout, "dropout on the mean n-gram embedding", minimum=0.0),
+        Param("dropout", "float", dropout, "dropout on the mean n-gram embedding", minimum=0.0, maximum=1.0, bounds="[)"),
     )
 
 

@@ -3,9 +3,11 @@
     harness run --tasks csv-lt --methods logit_adjust --param csv-lt.data=intents.csv \\
         --param csv-lt.text_column=utterance --param csv-lt.label_column=intent
 
-The file (and an optional test file) is read with Hugging Face ``datasets`` (``load_dataset(
-"csv", data_files=…)``), the field's own CSV loader, so quoting and encodings behave as users
-expect. Without a test file, a stratified split with ``split_seed`` keeps ``test_fraction`` of
+The file (and an optional test file) is read with Python's ``csv`` module (RFC 4180 quoting; a
+label such as ``NA`` is a class, not a missing value), as UTF-8, once per process: the same parse
+is validated before the run (:meth:`UserCsvLT.validate`: missing columns, empty or binary files,
+other encodings, empty fields, ragged lines, fewer than two classes, a split with no test example,
+each one line with the file, line and column) and trained on. Without a test file, a stratified split with ``split_seed`` keeps ``test_fraction`` of
 each class for testing (at least one example of every class with two or more). ``rho`` > 1
 subsamples the training classes to an EXP long-tail profile n_c = ⌊n_max·ρ^(−r/(C−1))⌋ (classes
 ranked by their count, ties by label), as the image tasks do; ``rho = 0`` keeps the data's own
@@ -19,6 +21,8 @@ This module does not import torch or NumPy at import time.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -30,39 +34,88 @@ if TYPE_CHECKING:
     import numpy as np
 
 
-def check_header(path: str, columns: tuple[str, ...]) -> None:
-    """One clear error when the file's header line lacks one of ``columns``."""
-    import csv
-
-    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
-        header = next(csv.reader(handle), [])
-    missing = [c for c in columns if c not in header]
-    if missing:
-        raise UserError(f"csv-lt: {path} has no column {missing[0]!r} (columns: {', '.join(header)}); "
-                        "set --param csv-lt.text_column=… / csv-lt.label_column=…")
+MAX_NAME = 60  # characters of a column name or label quoted in an error
 
 
-def read_csv(path: str, text_column: str, label_column: str) -> tuple[list[str], list[str]]:
-    """Texts and labels (as strings) of a CSV file with a header; one clear error per bad input."""
-    file = Path(path)
+def _short(text: str) -> str:
+    return repr(text if len(text) <= MAX_NAME else text[: MAX_NAME - 1] + "…")
+
+
+def read_text(path: str, what: str) -> str:
+    """The file as text, or one clear error naming the file, line and column: missing, a
+    folder, empty, binary (a NUL byte) or not UTF-8 (say a latin-1 export)."""
+    file = Path(path).expanduser()
+    if not file.exists():
+        raise UserError(f"csv-lt: no file {path!r}; give --param csv-lt.{what}=PATH (a CSV with a header line)")
     if not file.is_file():
-        raise UserError(f"csv-lt: no file {path!r}; give --param csv-lt.data=PATH (a CSV with a header line)")
-    import datasets
-
-    datasets.disable_progress_bars()
+        raise UserError(f"csv-lt: {path} is not a file (a folder?); give --param csv-lt.{what}=PATH of a CSV file")
+    data = file.read_bytes()
+    if not data.strip():
+        raise UserError(f"csv-lt: {path} is empty; a CSV needs a header line naming its columns, then one line per example")
+    if b"\x00" in data:
+        line = data.count(b"\n", 0, data.index(b"\x00")) + 1
+        raise UserError(f"csv-lt: {path} line {line}: a NUL byte; this is a binary file, not CSV text")
     try:
-        table = datasets.load_dataset("csv", data_files=str(file), split="train", keep_in_memory=True)
-    except Exception as exc:  # noqa: BLE001 - any parse failure is the user's file
-        raise UserError(f"csv-lt: cannot read {path} as CSV: {type(exc).__name__}: {exc}") from None
-    missing = [c for c in (text_column, label_column) if c not in table.column_names]
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise UserError(f"csv-lt: {path} line {line} column {column}: byte 0x{data[exc.start]:02x} is not UTF-8; "
+                        "save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)") from None
+
+
+@dataclass(frozen=True)
+class Rows:
+    """A CSV's examples: texts, labels and the line each starts on (for errors)."""
+
+    texts: tuple[str, ...]
+    labels: tuple[str, ...]
+    lines: tuple[int, ...]
+
+
+@lru_cache(maxsize=16)
+def _parsed(path: str, size: int, mtime_ns: int, text_column: str, label_column: str, what: str) -> Rows:
+    """The examples of ``path``, parsed once per process and file version (validation before the
+    run and the cell that trains on it read the same parse)."""
+    import csv
+    import io
+
+    reader = csv.reader(io.StringIO(read_text(path, what), newline=""))
+    header = [h.strip() for h in next(reader, [])]
+    missing = [c for c in (text_column, label_column) if c not in header]
     if missing:
-        raise UserError(f"csv-lt: {path} has no column {missing[0]!r} (columns: {', '.join(table.column_names)}); "
+        shown = ", ".join(_short(h) for h in header[:20]) + (" …" if len(header) > 20 else "")
+        raise UserError(f"csv-lt: {path} line 1: no column {missing[0]!r} (columns: {shown}); "
                         "set --param csv-lt.text_column=… / csv-lt.label_column=…")
-    texts, labels = table[text_column], table[label_column]
-    empty = [i + 2 for i, (t, y) in enumerate(zip(texts, labels)) if t is None or not str(t).strip() or y is None or str(y) == ""]
-    if empty:
-        raise UserError(f"csv-lt: {path} line {empty[0]}: empty text or label ({len(empty)} such rows); remove or fill them")
-    return [str(t) for t in texts], [str(y) for y in labels]
+    t, y = header.index(text_column), header.index(label_column)
+    texts, labels, lines = [], [], []
+    line = 1
+    for row in reader:
+        first, line = line + 1, reader.line_num  # a quoted field may span lines: the row starts after the last one
+        if not any(field.strip() for field in row):
+            continue
+        if len(row) != len(header):
+            raise UserError(f"csv-lt: {path} line {first}: {len(row)} fields, the header has {len(header)}; "
+                            "quote a field that holds a comma (\"a, b\")")
+        if not row[t].strip() or not row[y].strip():
+            empty = text_column if not row[t].strip() else label_column
+            raise UserError(f"csv-lt: {path} line {first} column {empty}: empty {'text' if empty == text_column else 'label'}; "
+                            "fill it or remove the line")
+        texts.append(row[t])
+        labels.append(row[y].strip())
+        lines.append(first)
+    if not texts:
+        raise UserError(f"csv-lt: {path} has a header line but no examples")
+    return Rows(tuple(texts), tuple(labels), tuple(lines))
+
+
+def read_csv(path: str, text_column: str, label_column: str, what: str = "data") -> Rows:
+    """The examples of a CSV file with a header (labels as strings); one clear error per bad input."""
+    file = Path(path).expanduser()
+    if not file.is_file():
+        read_text(path, what)  # the error for a missing file or a folder
+    stat = file.stat()
+    return _parsed(str(file), stat.st_size, stat.st_mtime_ns, text_column, label_column, what)
 
 
 def stratified_split(labels: "np.ndarray", fraction: float, seed: int) -> tuple["np.ndarray", "np.ndarray"]:
@@ -107,7 +160,8 @@ class UserCsvLT(TextLongTailTask):
         Param("test_data", "str", "", "optional test CSV with the same columns; else a stratified split of data"),
         Param("text_column", "str", "text", "column holding the text"),
         Param("label_column", "str", "label", "column holding the class label (any strings)"),
-        Param("test_fraction", "float", 0.2, "share of each class kept for testing when there is no test file", minimum=0.0),
+        Param("test_fraction", "float", 0.2, "share of each class kept for testing when there is no test file",
+              minimum=0.0, maximum=1.0, bounds="()"),
         Param("split_seed", "int", 0, "seed of the test split and of the long-tail subsample (not the cell seed)", minimum=0),
         Param("rho", "float", 0.0, "imbalance ratio of an EXP long-tail subsample of the training set (0: keep as is)", minimum=0.0),
         Param("scheme", "str", "en", "n-gram featurisation: en (words + char 3-grams) or zh (characters)", choices=("en", "zh")),
@@ -125,8 +179,6 @@ class UserCsvLT(TextLongTailTask):
 
     def __init__(self, **given: Any) -> None:
         super().__init__(**given)
-        if not 0.0 < self.p["test_fraction"] < 1.0 and not self.p["test_data"]:
-            raise UserError(f"csv-lt: test_fraction must be between 0 and 1, got {self.p['test_fraction']}")
         if 0.0 < self.p["rho"] < 1.0:
             raise UserError(f"csv-lt: rho is an imbalance ratio n_max/n_min >= 1 (or 0 for none), got {self.p['rho']}")
         self.scheme = self.p["scheme"]
@@ -137,25 +189,31 @@ class UserCsvLT(TextLongTailTask):
         files = [f for f in (self.p["data"], self.p["test_data"]) if f]
         if not files:
             raise UserError("csv-lt needs a file: --param csv-lt.data=PATH (a CSV with a header line)")
-        missing = [f for f in files if not Path(f).is_file()]
-        if missing:
-            raise UserError(f"csv-lt: no file {missing[0]!r}")
-        for f in files:  # the columns are checked here, before any cell runs
-            check_header(f, (self.p["text_column"], self.p["label_column"]))
-        return ",".join(sha256_of(Path(f)) for f in files)
+        for f, what in ((self.p["data"], "data"), (self.p["test_data"], "test_data")):
+            if f and not Path(f).expanduser().is_file():
+                read_text(f, what)  # the error for a missing file or a folder
+        return ",".join(sha256_of(Path(f).expanduser()) for f in files)
+
+    def validate(self) -> None:
+        """Read and check the file(s) before anything runs (the cell reuses the parse)."""
+        self.corpora()
 
     def corpora(self) -> tuple[td.Corpus, td.Corpus]:
         import numpy as np
 
-        texts, names = read_csv(self.p["data"], self.p["text_column"], self.p["label_column"])
-        test_texts, test_names = (read_csv(self.p["test_data"], self.p["text_column"], self.p["label_column"])
-                                  if self.p["test_data"] else ([], []))
+        columns = (self.p["text_column"], self.p["label_column"])
+        rows = read_csv(self.p["data"], *columns)
+        test_rows = read_csv(self.p["test_data"], *columns, what="test_data") if self.p["test_data"] else Rows((), (), ())
+        texts, names, test_texts, test_names = rows.texts, rows.labels, test_rows.texts, test_rows.labels
         classes = sorted(set(names))
         unknown = sorted(set(test_names) - set(classes))
         if unknown:
-            raise UserError(f"csv-lt: the test file has labels the training file lacks (e.g. {unknown[0]!r})")
+            line = test_rows.lines[test_names.index(unknown[0])]
+            raise UserError(f"csv-lt: {self.p['test_data']} line {line} column {self.p['label_column']}: label {_short(unknown[0])} "
+                            f"is not in the training file {self.p['data']} ({len(unknown)} such label(s)); a classifier cannot predict it")
         if len(classes) < 2:
-            raise UserError(f"csv-lt: {self.p['data']} has {len(classes)} class(es); a classifier needs at least 2")
+            raise UserError(f"csv-lt: {self.p['data']} column {self.p['label_column']}: every example has the label "
+                            f"{_short(classes[0])}; a classifier needs at least 2 classes")
         ids = {c: i for i, c in enumerate(classes)}
         labels = np.asarray([ids[n] for n in names], dtype=np.int64)
         if self.p["test_data"]:
@@ -163,6 +221,9 @@ class UserCsvLT(TextLongTailTask):
             test = td.Corpus(tuple(test_texts), np.asarray([ids[n] for n in test_names], dtype=np.int64))
         else:
             tr, te = stratified_split(labels, self.p["test_fraction"], self.p["split_seed"])
+            if not len(te):
+                raise UserError(f"csv-lt: {self.p['data']}: no class has 2 examples, so the split keeps none for testing "
+                                "(each class keeps at least one training example); give a test file with --param csv-lt.test_data=PATH")
             train = td.Corpus(tuple(texts[i] for i in tr), labels[tr])
             test = td.Corpus(tuple(texts[i] for i in te), labels[te])
         if self.p["rho"] >= 1.0:

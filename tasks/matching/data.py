@@ -6,10 +6,13 @@ sentences hold ``"``), JSON lines with the ``json`` builder, and ``hf:<id>`` wit
 builder for a user who has a network (never on these machines). The same reader serves all of
 them, so a user's file is checked exactly as the bundle is.
 
-Bad input is one line (:class:`harness.common.errors.UserError`): a column that is not in the file, a
-label that is not a number or lies outside the task's declared range. A pair with an empty
-sentence is skipped and counted (the count is in the cell's notes), since a few blank lines in
-a large file should not stop a run; a file with no usable pair is an error.
+Bad input is one line (:class:`harness.common.errors.UserError`) naming the file and, where it
+can, the line and column: a file that is empty, binary or not UTF-8 (:func:`read_text`, checked
+before ``datasets`` sees the bytes, whose own error would only say ``DatasetGenerationError``),
+a column that is not in the file, a label that is not a number or lies outside the task's
+declared range. A pair with an empty sentence is skipped and counted (the count is in the
+cell's notes), since a few blank lines in a large file should not stop a run; a file with no
+usable pair is an error.
 
 This module does not import torch.
 """
@@ -63,16 +66,18 @@ class LabelRange:
     high: float
     binary: bool
 
-    def check(self, y: np.ndarray, where: str) -> None:
+    def check(self, y: np.ndarray, where: str, at: Any = None) -> None:
+        """Every label inside the range (exactly 0 or 1 when binary); ``at(i)`` names row i's line."""
         import numpy as np
 
         bad = (y < self.low) | (y > self.high)
         if self.binary:
             bad |= ~np.isin(y, (self.low, self.high))
         if np.any(bad):
-            first = float(y[np.argmax(bad)])
+            i = int(np.argmax(bad))
             kind = "0/1" if self.binary else f"in [{self.low:g}, {self.high:g}]"
-            raise UserError(f"{where}: {int(bad.sum())} labels are not {kind} (first: {first:g}); set label_min/label_max or fix the file")
+            place = f" (first:{at(i)}, {float(y[i]):g})" if at is not None else f" (first: {float(y[i]):g})"
+            raise UserError(f"{where}: {int(bad.sum())} labels are not {kind}{place}; set label_min/label_max or fix the file")
 
     def normalised(self, y: np.ndarray) -> np.ndarray:
         """Labels mapped to [0, 1] (cos-MSE's regression target)."""
@@ -108,6 +113,44 @@ def _cache_dir() -> str:
     return str(cache_dir() / "hf-datasets")
 
 
+def read_text(path: Path, what: str = "pair file") -> str:
+    """A user's file as text, or one error naming the file, line and column: missing, a folder,
+    empty, binary (a NUL byte) or not UTF-8 (a latin-1 export, say)."""
+    if not path.exists():
+        raise UserError(f"{what} {path} not found")
+    if not path.is_file():
+        raise UserError(f"{what} {path} is not a file (a folder?); give the path of a TSV, CSV or JSONL file")
+    data = path.read_bytes()
+    if not data.strip():
+        raise UserError(f"{what} {path} is empty; it needs one pair per line (text a, text b, label)")
+    if b"\x00" in data:
+        line = data.count(b"\n", 0, data.index(b"\x00")) + 1
+        raise UserError(f"{what} {path} line {line}: a NUL byte; this is a binary file, not text")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise UserError(f"{what} {path} line {line} column {column}: byte 0x{data[exc.start]:02x} is not UTF-8; "
+                        "save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)") from None
+
+
+def row_lines(text: str, header: bool) -> tuple[int, ...]:
+    """The line (1-based) each row of ``datasets``' csv/json builders comes from: blank lines are
+    skipped, the header line is not a row. With quoting off, one line is one row."""
+    lines = [i for i, line in enumerate(text.split("\n"), 1) if line.rstrip("\r")]
+    return tuple(lines[1:] if header else lines)
+
+
+def _root_message(exc: BaseException) -> str:
+    """The first line of the innermost cause: ``datasets`` wraps pandas' "Expected 3 fields in
+    line 5, saw 4" into a bare ``DatasetGenerationError``."""
+    while exc.__cause__ is not None or (exc.__context__ is not None and not exc.__suppress_context__):
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+
+
 def load_table(path: Path, *, header: bool, delimiter: str = "\t", encoding: str = "utf-8") -> Any:
     """A ``datasets.Dataset`` of one local file: ``.jsonl``/``.json`` through the json builder,
     anything else (``.tsv``, ``.csv``, ``.txt``, ``.data``, ``.gz``) through the csv builder.
@@ -133,7 +176,7 @@ def load_table(path: Path, *, header: bool, delimiter: str = "\t", encoding: str
     except UserError:
         raise
     except Exception as exc:  # a malformed file: one line, not the builder's traceback
-        raise UserError(f"cannot read pair file {path}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
+        raise UserError(f"cannot read pair file {path}: {_root_message(exc)}") from None
 
 
 def load_hub(dataset_id: str, split: str) -> Any:
@@ -147,25 +190,37 @@ def load_hub(dataset_id: str, split: str) -> Any:
         raise UserError(f"cannot load hub dataset {dataset_id!r} split {split!r} (offline machine?): {type(exc).__name__}: {reason}") from None
 
 
-def to_pairs(table: Any, columns: Columns, labels: LabelRange, where: str, rows: np.ndarray | None = None) -> Pairs:
-    """Validate and convert a ``datasets.Dataset`` into :class:`Pairs` (optionally a row subset)."""
+def to_pairs(table: Any, columns: Columns, labels: LabelRange, where: str, rows: np.ndarray | None = None,
+             lines: tuple[int, ...] | None = None) -> Pairs:
+    """Validate and convert a ``datasets.Dataset`` into :class:`Pairs` (optionally a row subset).
+    ``lines``: the file line of each row (:func:`row_lines`), so that an error names it."""
     import numpy as np
 
     missing = [c for c in (columns.a, columns.b, columns.label) if c not in table.column_names]
     if missing:
-        raise UserError(f"{where}: no column {missing[0]!r} (columns: {', '.join(table.column_names)}); set text_a/text_b/label")
+        shown = ", ".join(table.column_names[:20]) + (" …" if len(table.column_names) > 20 else "")
+        raise UserError(f"{where}: no column {missing[0]!r} (columns: {shown}); set text_a/text_b/label"
+                        " (names with header=true, 0-based positions without)")
     if rows is not None:
         table = table.select(rows.tolist())
+    if len(table) == 0:
+        raise UserError(f"{where}: no pairs (a header line only?)")
+
+    def at(i: int) -> str:
+        return f" line {lines[i]}" if lines is not None and i < len(lines) else f" row {i + 1}"
+
     a = [_text(x) for x in table[columns.a]]
     b = [_text(x) for x in table[columns.b]]
+    raw = table[columns.label]
     try:
-        y = np.asarray([float(str(v).strip()) for v in table[columns.label]], dtype=np.float64)
+        y = np.asarray([float(str(v).strip()) for v in raw], dtype=np.float64)
     except ValueError:
-        bad = next(v for v in table[columns.label] if not _is_number(v))
-        raise UserError(f"{where}: label {bad!r} in column {columns.label!r} is not a number") from None
+        i = next(i for i, v in enumerate(raw) if not _is_number(v))
+        raise UserError(f"{where}{at(i)}: label {str(raw[i])[:60]!r} in column {columns.label!r} is not a number") from None
     if not np.all(np.isfinite(y)):
-        raise UserError(f"{where}: {int(np.sum(~np.isfinite(y)))} labels are NaN or infinite")
-    labels.check(y, where)
+        i = int(np.argmax(~np.isfinite(y)))
+        raise UserError(f"{where}{at(i)} column {columns.label!r}: {int(np.sum(~np.isfinite(y)))} labels are NaN or infinite")
+    labels.check(y, where, at)
     keep = np.array([bool(x) and bool(z) for x, z in zip(a, b)], dtype=bool)
     if not keep.any():
         raise UserError(f"{where}: no pair with two non-empty sentences")
@@ -198,7 +253,7 @@ def bundle_pairs(file: DataFile, columns: Columns, labels: LabelRange, header: b
     return to_pairs(table, columns, labels, f"{file.path}{f' [{split_value}]' if split_value else ''}", rows)
 
 
-def carve(pairs: Pairs, fractions: tuple[float, ...], seed: int) -> list[Pairs]:
+def carve(pairs: Pairs, fractions: tuple[float, ...], seed: int, where: str = "") -> list[Pairs]:
     """Split ``pairs`` into consecutive parts of a seeded permutation with the given fractions
     (the last part takes the rest). Independent of the cell's seed, so every seed and method
     of a task sees the same split."""
@@ -212,7 +267,9 @@ def carve(pairs: Pairs, fractions: tuple[float, ...], seed: int) -> list[Pairs]:
         start += n
     parts.append(pairs.take(order[start:]))
     if any(len(p) == 0 for p in parts):
-        raise UserError(f"carving {len(pairs)} pairs into fractions {fractions} leaves an empty split")
+        sizes = "/".join(str(len(p)) for p in parts)
+        raise UserError(f"{where + ': ' if where else ''}carving {len(pairs)} pairs into fractions {fractions} leaves an empty split ({sizes} pairs); "
+                        "give more pairs, larger fractions, or separate valid/test files")
     return parts
 
 

@@ -8,7 +8,10 @@ scores 0–5), AFQMC (train carved 90/10 into train/valid, CLUE dev as test). En
 
 ``pair-file`` runs any TSV/CSV/JSONL of pairs without code: ``path``, the three columns, header
 or none, label range; valid and test are carved from it unless ``valid_path``/``test_path``
-are given. Its default is the bundle's STS-B-zh test file, so it runs as shipped.
+are given. Its default is the bundle's STS-B-zh test file, so it runs as shipped. Its files are
+read and checked once, before anything runs (:meth:`PairFile.validate`), and its test split is
+scored whole at ``small`` and ``full`` (``small`` caps only train and valid: the number is then
+the score on your test split, and the run says what the scale kept).
 
 This module does not import torch.
 """
@@ -27,12 +30,27 @@ for _name, _what in (
     ("log10_pairs_per_s", "log10 of pairs scored per second"),
 ):
     register_metric(Metric(_name, True, _what, measures_time=True))
-from tasks.matching.base import COMMON_PARAMS, MatchingTask
-from tasks.matching.data import BINARY, SCORE_0_5, Columns, LabelRange, Pairs, bundle_pairs, carve, load_table, to_pairs
+from functools import lru_cache
+
+from tasks.matching.base import BUDGETS, COMMON_PARAMS, MatchingTask
+from tasks.matching.data import (
+    BINARY,
+    SCORE_0_5,
+    Columns,
+    LabelRange,
+    Pairs,
+    bundle_pairs,
+    carve,
+    load_table,
+    read_text,
+    row_lines,
+    subsample,
+    to_pairs,
+)
 
 SRC = "shawroad/CoSENT_Pytorch data/"
 TSV3 = Columns("0", "1", "2")
-CARVE = Param("valid_fraction", "float", 0.2, "fraction of the carved file kept as valid (the rest trains)", minimum=0.01)
+CARVE = Param("valid_fraction", "float", 0.2, "fraction of the carved file kept as valid (the rest trains)", minimum=0.01, maximum=0.99)
 
 
 def _zh(name: str, split: str, sha: str) -> DataFile:
@@ -97,7 +115,7 @@ class AFQMC(CarvedTask):
     """AFQMC (CLUE, 0/1): train carved 90/10 into train/valid, the CLUE dev file as test."""
 
     name: ClassVar[str] = "afqmc"
-    params = (*COMMON_PARAMS, Param("valid_fraction", "float", 0.1, CARVE.help, minimum=0.01))
+    params = (*COMMON_PARAMS, Param("valid_fraction", "float", 0.1, CARVE.help, minimum=0.01, maximum=0.99))
     data = (DataFile("matching/zh/AFQMC/train.txt", "48642eebd4dcd2fa099ad20b47fdbda456bdc396f8359aa4384a452a36f31eb7", "zejunwang1/CSTS AFQMC/train.txt"),
             DataFile("matching/zh/AFQMC/dev.txt", "bd5136527078950a4d624a3d903ce86950cafb26b5092559b64c418e015f0df3", "zejunwang1/CSTS AFQMC/dev.txt"))
 
@@ -107,7 +125,7 @@ class MRPC(CarvedTask):
     """MRPC (English news paraphrases, 0/1): train carved 90/10 into train/valid, its test file."""
 
     name: ClassVar[str] = "mrpc"
-    params = (*COMMON_PARAMS, Param("valid_fraction", "float", 0.1, CARVE.help, minimum=0.01))
+    params = (*COMMON_PARAMS, Param("valid_fraction", "float", 0.1, CARVE.help, minimum=0.01, maximum=0.99))
     columns = Columns("3", "4", "0")
     encoding = "utf-8-sig"  # the file starts with a BOM and has no header
     data = (DataFile("matching/en/mrpc/msr_paraphrase_train.txt", "2b70c53140816300a37fc7195a43285a09ca204493b7241bfd8ce17cf411b309", "a389965626/Sick- msr_paraphrase_train.txt"),
@@ -141,13 +159,31 @@ class STSBen(MatchingTask):
         return tuple(bundle_pairs(self.data[0], cols, self.labels, True, "utf-8", "split", s) for s in ("train", "dev", "test"))  # type: ignore[return-value]
 
 
+@lru_cache(maxsize=16)
+def _user_pairs(path: str, size: int, mtime_ns: int, header: bool, delimiter: str, columns: Columns, labels: LabelRange) -> Pairs:
+    """A user's pair file, checked and parsed once per process and file version: the check
+    before the run and the cell that trains on it read the same parse."""
+    file = Path(path)
+    lines = row_lines(read_text(file), header)
+    if not lines:
+        raise UserError(f"pair file {path} has a header line but no pairs")
+    return to_pairs(load_table(file, header=header, delimiter=delimiter), columns, labels, path, lines=lines)
+
+
 @register
 class PairFile(MatchingTask):
     """Your own pair file (TSV/CSV/JSONL): name its columns and label range, no code needed."""
 
     name: ClassVar[str] = "pair-file"
+    version: ClassVar[str] = "2"  # 2: the test split is scored whole at small (was: capped at 2,000 pairs)
     labels: ClassVar[LabelRange] = SCORE_0_5  # replaced per instance from label_min/label_max
     data = (_zh("STS-B", "test", "a22c0e4dba5d589b8f68feca2c11329031fdaee084c37c30ebea7feea12a3545"),)
+    scales = {
+        "smoke": "160/80/160 train/valid/test pairs, 1-layer d=32 Transformer from scratch, 1 epoch",
+        "small": "train and valid cut to ≤2000/500 pairs (a fixed subsample of yours), the whole test split scored; "
+                 "1-layer d=64 Transformer from scratch, 3 epochs",
+        "full": "all pairs, 5 epochs, batch 32; with encoder=hf:<BERT dir>: the articles' protocol (Adam 2e-5)",
+    }
     params = (
         *[p for p in COMMON_PARAMS if p.name not in ("text_a", "text_b", "label")],
         Param("path", "str", "bundle", "the pair file (TSV/CSV/JSONL); bundle: the bundle's STS-B-zh test file, as an example"),
@@ -160,8 +196,8 @@ class PairFile(MatchingTask):
         Param("delimiter", "str", "tab", "tab or comma (CSV files)", choices=("tab", "comma")),
         Param("label_min", "float", 0.0, "lowest label"),
         Param("label_max", "float", 5.0, "highest label; label_min=0, label_max=1 with 0/1 labels makes a binary task"),
-        Param("valid_fraction", "float", 0.2, "fraction carved as valid when valid_path is empty", minimum=0.0),
-        Param("test_fraction", "float", 0.2, "fraction carved as test when test_path is empty", minimum=0.0),
+        Param("valid_fraction", "float", 0.2, "fraction carved as valid when valid_path is empty", minimum=0.0, maximum=1.0, bounds="()"),
+        Param("test_fraction", "float", 0.2, "fraction carved as test when test_path is empty", minimum=0.0, maximum=1.0, bounds="()"),
     )
 
     def __init__(self, **given: object) -> None:
@@ -169,7 +205,18 @@ class PairFile(MatchingTask):
         low, high = self.p["label_min"], self.p["label_max"]
         if not high > low:
             raise UserError(f"pair-file: label_max ({high:g}) must be above label_min ({low:g})")
+        carved = [name for name, file in (("valid_fraction", "valid_path"), ("test_fraction", "test_path")) if not self.p[file]]
+        if sum(self.p[name] for name in carved) >= 1.0:
+            raise UserError(f"pair-file: {' + '.join(f'{n}={self.p[n]:g}' for n in carved)} carve the whole file; "
+                            "their sum must be below 1 so that some pairs train")
         self.labels = LabelRange(low, high, (low, high) == (0.0, 1.0))  # type: ignore[misc]
+
+    def validate(self) -> None:
+        """Read and check your files before anything runs: missing, empty, binary or non-UTF-8
+        files, a missing column, a label that is not a number or out of range (with its line),
+        and a carve that leaves a split empty. The cell reuses the parse."""
+        if self.p["data"] == "bundle" and any(self.p[k] not in ("", "bundle") for k in ("path", "valid_path", "test_path")):
+            self.bundle_splits()
 
     def fingerprint(self) -> str:
         if self.p["path"] == "bundle":
@@ -182,20 +229,33 @@ class PairFile(MatchingTask):
     def _read(self, path: str) -> Pairs:
         from harness.api import resolve
 
-        file = resolve(self.data[0]) if path == "bundle" else Path(path).expanduser()
         delim = "\t" if self.p["delimiter"] == "tab" else ","
-        table = load_table(file, header=self.p["header"], delimiter=delim)
         cols = Columns(self.p["text_a"], self.p["text_b"], self.p["label"])
-        return to_pairs(table, cols, self.labels, str(path))
+        if path == "bundle":
+            return to_pairs(load_table(resolve(self.data[0]), header=self.p["header"], delimiter=delim), cols, self.labels, path)
+        file = Path(path).expanduser()
+        if not file.is_file():
+            read_text(file)  # the error for a missing file or a folder
+        stat = file.stat()
+        return _user_pairs(str(file), stat.st_size, stat.st_mtime_ns, self.p["header"], delim, cols, self.labels)
 
     def bundle_splits(self) -> tuple[Pairs, Pairs, Pairs]:
         whole = self._read(self.p["path"])
         valid = self._read(self.p["valid_path"]) if self.p["valid_path"] else None
         test = self._read(self.p["test_path"]) if self.p["test_path"] else None
         fractions = tuple(f for f, given in ((self.p["valid_fraction"], valid), (self.p["test_fraction"], test)) if given is None)
-        parts = carve(whole, fractions, self.p["carve_seed"]) if fractions else [whole]
+        parts = carve(whole, fractions, self.p["carve_seed"], self.p["path"]) if fractions else [whole]
         if valid is None:
             valid = parts.pop(0)
         if test is None:
             test = parts.pop(0)
         return parts[0], valid, test
+
+    def splits(self, scale: str) -> tuple[Pairs, Pairs, Pairs]:
+        """Train and valid cut to the scale's budget; the test split whole outside smoke (the
+        number is the score on your test data, not on a sample of it)."""
+        if self.p["data"] != "bundle" or scale == "smoke":
+            return super().splits(scale)
+        train, valid, test = self.bundle_splits()
+        b, seed = BUDGETS[scale], self.p["carve_seed"]
+        return subsample(train, b.max_train, seed), subsample(valid, b.max_valid, seed + 1), test

@@ -13,7 +13,10 @@ user's own files:
 
 ``load_dataset("json")`` is not used for CLUENER on purpose: its ``label`` field has the entity
 strings as keys, which Arrow would turn into one struct column per distinct entity.
-Parsed corpora are memoised per process (a grid reads each file once).
+Parsed corpora are memoised per process and file version (a grid reads each file once: the
+check before the run and the cells read the same parse). A user's file is checked byte-wise
+first (:func:`read_text`: missing, empty, binary, not UTF-8, with its line and column), since
+``datasets``' own error for those says only ``DatasetGenerationError``.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from harness.api import DataFile, UserError
-from methods.ner.spans import Span, check_spans, spans_from_tags
+from methods.ner.spans import Span, check_spans, parse_tag, spans_from_tags
 
 
 @dataclass(frozen=True)
@@ -55,9 +58,34 @@ class Splits:
     note: str = ""  # how train/valid were made, for the record
 
 
+def read_text(path: Path) -> str:
+    """The file as text, or one error naming the file, line and column: missing, a folder,
+    empty, binary (a NUL byte), or not UTF-8 (a GBK or latin-1 export, say)."""
+    if not path.exists():
+        raise UserError(f"NER file {path} not found")
+    if not path.is_file():
+        raise UserError(f"NER file {path} is not a file")
+    data = path.read_bytes()
+    if not data.strip():
+        raise UserError(f"NER file {path} is empty; it needs one token and its tag per line (or CLUENER JSON lines)")
+    if b"\x00" in data:
+        line = data.count(b"\n", 0, data.index(b"\x00")) + 1
+        raise UserError(f"NER file {path} line {line}: a NUL byte; this is a binary file, not text")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise UserError(f"NER file {path} line {line} column {column}: byte 0x{data[exc.start]:02x} is not UTF-8; "
+                        "save the file as UTF-8 (e.g. `iconv -f gbk -t utf-8`)") from None
+
+
 def read_lines(path: Path) -> list[str]:
-    """The file's lines (newline stripped, blank lines kept) through ``datasets``' text builder."""
+    """The file's lines (newline stripped, blank lines kept) through ``datasets``' text builder,
+    after :func:`read_text` has checked the bytes."""
     import datasets
+
+    read_text(path)
 
     datasets.disable_progress_bars()
     datasets.logging.set_verbosity_error()
@@ -75,6 +103,7 @@ def parse_conll(lines: Sequence[str], scheme: str, on_invalid: str = "repair", n
     tokens: list[str] = []
     tags: list[str] = []
     first_line = 0
+    seen_tags: set[str] = set()
 
     def flush() -> None:
         nonlocal repaired
@@ -97,6 +126,9 @@ def parse_conll(lines: Sequence[str], scheme: str, on_invalid: str = "repair", n
             raise UserError(f"{name}: line {i + 1} is malformed: {line[:60]!r} (expected 'token … TAG', tag in the last column)")
         if not tokens:
             first_line = i
+        if cols[-1] not in seen_tags:  # a tag that does not parse: named with its own line and column
+            parse_tag(cols[-1], scheme, f"{name} line {i + 1} column {len(cols)}: ")
+            seen_tags.add(cols[-1])
         tokens.append(cols[0])
         tags.append(cols[-1])
     flush()
@@ -156,14 +188,31 @@ def subsample(corpus: Corpus, n: int | None, seed: int = 0) -> Corpus:
     return Corpus(tuple(corpus.sentences[i] for i in pick), corpus.repaired)
 
 
-@lru_cache(maxsize=32)
+def _version(path: str) -> tuple[int, int]:
+    """(size, mtime) of ``path``: part of the parse memo's key, so an edited file is read again."""
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return (-1, -1)
+    return stat.st_size, stat.st_mtime_ns
+
+
 def load_conll_file(path: str, scheme: str, on_invalid: str = "repair") -> Corpus:
-    return parse_conll(read_lines(Path(path)), scheme, on_invalid, name=Path(path).name)
+    return _conll(path, scheme, on_invalid, _version(path))
+
+
+def load_cluener_file(path: str) -> tuple[Corpus, tuple[str, ...]]:
+    return _cluener(path, _version(path))
 
 
 @lru_cache(maxsize=32)
-def load_cluener_file(path: str) -> tuple[Corpus, tuple[str, ...]]:
-    return parse_cluener(read_lines(Path(path)), name=Path(path).name)
+def _conll(path: str, scheme: str, on_invalid: str, version: tuple[int, int]) -> Corpus:
+    return parse_conll(read_lines(Path(path)), scheme, on_invalid, name=path)
+
+
+@lru_cache(maxsize=32)
+def _cluener(path: str, version: tuple[int, int]) -> tuple[Corpus, tuple[str, ...]]:
+    return parse_cluener(read_lines(Path(path)), name=path)
 
 
 # --- the bundle's files ------------------------------------------------------------------

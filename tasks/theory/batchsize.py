@@ -143,7 +143,7 @@ class BatchSizeLearningRate(ExactTask):
         Param("kappa", "float", 10.0, "noise-to-signal ratio σᵢ/|gᵢ|", minimum=0.0),
         Param("coupling_low", "float", 1.0, "c of H = I + c·ssᵀ for the β_noise < 1 problem", minimum=0.0),
         Param("coupling_high", "float", 0.05, "c for the β_noise > 1 problem", minimum=0.0),
-        Param("surge_drop", "float", 0.05, "a surge: η* at the largest B below (1 − this) × its peak", minimum=0.0),
+        Param("surge_drop", "float", 0.05, "a surge: η* at the largest B below (1 − this) × its peak", minimum=0.0, maximum=1.0, bounds="[)"),
     )
     scales: ClassVar[Mapping[str, str]] = {s: f"B in 10^[{SETTINGS[s][0][0]:g}, {SETTINGS[s][0][1]:g}] ({SETTINGS[s][0][2]} points), {SETTINGS[s][1]} draws per B, "
                  f"{SETTINGS[s][2]} η points, {SETTINGS[s][3]} erf draws" for s in SETTINGS}
