@@ -8,8 +8,8 @@ Each bad file is one line on stderr naming the file (and line, column where ther
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -83,11 +83,20 @@ CASES = [
     ("pair-file test_fraction=0", pair_file(PAIRS, "--param", "pair-file.test_fraction=0"), "test_fraction must be in (0, 1)"),
     ("pair-file fractions carve everything", pair_file(PAIRS, "--param", "pair-file.valid_fraction=0.6", "--param", "pair-file.test_fraction=0.6"),
      "their sum must be below 1"),
+    ("pair-file ragged csv line", lambda tmp: ["--tasks", "pair-file", "--methods", "cosent", "--param",
+                                               f"pair-file.path={_file(tmp, 'p.csv', 'q1,q2,y' + chr(10) + PAIRS.replace(chr(9), ',') + 'a,b,c,1' + chr(10))}",
+                                               "--param", "pair-file.delimiter=comma", "--param", "pair-file.header=true", "--param", "pair-file.text_a=q1",
+                                               "--param", "pair-file.text_b=q2", "--param", "pair-file.label=y"],
+     "Expected 3 fields in line 62, saw 4"),
+    ("pair-file malformed json line", lambda tmp: ["--tasks", "pair-file", "--methods", "cosent", "--param",
+                                                   f"pair-file.path={_file(tmp, 'p.jsonl', json.dumps({'a': 'x', 'b': 'y', 'y': 1}) + chr(10) + '{oops' + chr(10))}",
+                                                   "--param", "pair-file.text_a=a", "--param", "pair-file.text_b=b", "--param", "pair-file.label=y"],
+     "line 2 column 2: not JSON"),
     # ner-files
     ("ner-files missing folder", lambda tmp: ["--tasks", "ner-files", "--methods", "softmax", "--param", "ner-files.data=/nonexistent"],
      "is not a folder"),
     ("ner-files no test file", ner_files(CONLL, None), "no test.* file"),
-    ("ner-files unknown tags", ner_files(CONLL.replace("B-PER", "X-PER"), CONLL), "train.conll line 1 column 2: tag 'X-PER' does not parse"),
+    ("ner-files unknown tags", ner_files(CONLL.replace("B-PER", "X-PER"), CONLL), "train.conll line 1 column 2, sentence at line 1: tag 'X-PER' does not parse"),
     ("ner-files empty train", ner_files("", CONLL), "train.conll is empty"),
     ("ner-files latin-1", ner_files((CONLL + "caf\u00e9\tB-LOC\n").encode("latin-1"), CONLL), "line 101 column 4: byte 0xe9 is not UTF-8"),
     ("ner-files binary", ner_files(bytes(range(256)) * 8, CONLL), "line 1: a NUL byte"),

@@ -11,7 +11,8 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from harness.plan import registry
 from harness.plan.contract import Method, Task
@@ -86,7 +87,7 @@ class RunRequest:
     max_cells: int = MAX_CELLS
 
 
-def _chosen(component: type[Task] | type[Method], specs: list[ParamSpec]) -> dict[str, list[Any]]:
+def _chosen(component: type[Task | Method], specs: list[ParamSpec]) -> dict[str, list[Any]]:
     """The values asked for each of ``component``'s params (repeated flags for one name add to
     its list, never keep only the last)."""
     declared = {p.name for p in component.params}
@@ -103,7 +104,7 @@ def _grid_for(component: type[Task] | type[Method], specs: list[ParamSpec]) -> l
     return [dict(zip(names, combo)) for combo in itertools.product(*(chosen[n] for n in names))]
 
 
-def _grid_size(component: type[Task] | type[Method], specs: list[ParamSpec]) -> int:
+def _grid_size(component: type[Task | Method], specs: list[ParamSpec]) -> int:
     return math.prod(len(v) for v in _chosen(component, specs).values())
 
 

@@ -102,7 +102,7 @@ def _quiet_datasets() -> Any:
         raise UserError("the matching family reads its pairs through Hugging Face datasets: `pip install datasets`") from None
 
     datasets.disable_progress_bars()
-    datasets.logging.set_verbosity_error()
+    datasets.logging.set_verbosity(datasets.logging.CRITICAL)  # a builder's ERROR log line would come before our one line
     return datasets
 
 
@@ -133,6 +133,22 @@ def read_text(path: Path, what: str = "pair file") -> str:
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         raise UserError(f"{what} {path} line {line} column {column}: byte 0x{data[exc.start]:02x} is not UTF-8; "
                         "save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)") from None
+
+
+def check_json_lines(text: str, path: Path) -> None:
+    """Every non-blank line of a ``.jsonl`` file is one JSON object (``datasets``' json builder
+    says only "Trailing data at position 30" otherwise)."""
+    import json
+
+    for number, line in enumerate(text.split("\n"), 1):
+        if line.strip():
+            try:
+                row = json.loads(line)
+            except ValueError as exc:
+                raise UserError(f"pair file {path} line {number} column {getattr(exc, 'colno', 1)}: not JSON ({getattr(exc, 'msg', exc)}); "
+                                "a .jsonl file holds one JSON object per line") from None
+            if not isinstance(row, dict):
+                raise UserError(f"pair file {path} line {number}: a JSON {type(row).__name__}, not an object with the three fields")
 
 
 def row_lines(text: str, header: bool) -> tuple[int, ...]:

@@ -41,6 +41,7 @@ from tasks.matching.data import (
     Pairs,
     bundle_pairs,
     carve,
+    check_json_lines,
     load_table,
     read_text,
     row_lines,
@@ -164,7 +165,10 @@ def _user_pairs(path: str, size: int, mtime_ns: int, header: bool, delimiter: st
     """A user's pair file, checked and parsed once per process and file version: the check
     before the run and the cell that trains on it read the same parse."""
     file = Path(path)
-    lines = row_lines(read_text(file), header)
+    text = read_text(file)
+    if file.suffix.lower() == ".jsonl":
+        check_json_lines(text, file)
+    lines = row_lines(text, header)
     if not lines:
         raise UserError(f"pair file {path} has a header line but no pairs")
     return to_pairs(load_table(file, header=header, delimiter=delimiter), columns, labels, path, lines=lines)
@@ -178,7 +182,7 @@ class PairFile(MatchingTask):
     version: ClassVar[str] = "2"  # 2: the test split is scored whole at small (was: capped at 2,000 pairs)
     labels: ClassVar[LabelRange] = SCORE_0_5  # replaced per instance from label_min/label_max
     data = (_zh("STS-B", "test", "a22c0e4dba5d589b8f68feca2c11329031fdaee084c37c30ebea7feea12a3545"),)
-    scales = {
+    scales: ClassVar[dict[str, str]] = {
         "smoke": "160/80/160 train/valid/test pairs, 1-layer d=32 Transformer from scratch, 1 epoch",
         "small": "train and valid cut to ≤2000/500 pairs (a fixed subsample of yours), the whole test split scored; "
                  "1-layer d=64 Transformer from scratch, 3 epochs",

@@ -51,7 +51,7 @@ class NerFiles(NerTask):
 
     name: ClassVar[str] = "ner-files"
     version: ClassVar[str] = "2"  # 2: the test file is scored whole at small (was: a 1,000-sentence subsample)
-    scales = {
+    scales: ClassVar[dict[str, str]] = {
         "smoke": "≤200/50/100 train/valid/test sentences, BiLSTM 1×32, 3 epochs",
         "small": "train and valid cut to ≤1500/300 sentences (a fixed subsample of yours), the whole test file scored; "
                  "BiLSTM 1×64, 4 epochs",

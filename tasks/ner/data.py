@@ -88,7 +88,7 @@ def read_lines(path: Path) -> list[str]:
     read_text(path)
 
     datasets.disable_progress_bars()
-    datasets.logging.set_verbosity_error()
+    datasets.logging.set_verbosity(datasets.logging.CRITICAL)  # our one line says what a builder's ERROR log would
     try:
         ds = datasets.load_dataset("text", data_files={"data": str(path)}, split="data", keep_linebreaks=False)
     except FileNotFoundError:
@@ -127,7 +127,7 @@ def parse_conll(lines: Sequence[str], scheme: str, on_invalid: str = "repair", n
         if not tokens:
             first_line = i
         if cols[-1] not in seen_tags:  # a tag that does not parse: named with its own line and column
-            parse_tag(cols[-1], scheme, f"{name} line {i + 1} column {len(cols)}: ")
+            parse_tag(cols[-1], scheme, f"{name} line {i + 1} column {len(cols)}, sentence at line {first_line + 1}: ")
             seen_tags.add(cols[-1])
         tokens.append(cols[0])
         tags.append(cols[-1])
