@@ -270,12 +270,12 @@ def _say_own_data_scale(cells: list[Any]) -> None:
     the user's (``harness list`` says it too): a subsample of a user's training file must not go
     unnoticed when the table is headed by that file's task."""
     from harness.plan import registry
-    from harness.plan.cells import defaults
+    from harness.plan.cells import default_params
 
     said: set[tuple[str, str]] = set()
     for cell in cells:
         cls = registry.get_task(cell.task)
-        if (cell.task, cell.scale) in said or (cls.in_default_grid and cell.task_params == defaults(cls)):
+        if (cell.task, cell.scale) in said or (cls.in_default_grid and cell.task_params == default_params(cls)):
             continue
         said.add((cell.task, cell.scale))
         print(f"{cell.task} at {cell.scale}: {one_line(cls.scales.get(cell.scale, cell.scale))}")
