@@ -23,12 +23,14 @@ def task_names(spec: str | None) -> list[str] | None:
     return [t.name for t in registry.select_tasks(csv_list(spec))] if spec else None
 
 
-def writable_file(path: str, flag: str) -> Path:
-    """``path`` as a file to write: its folder must exist and it must not be a folder itself."""
+def writable_file(path: str, flag: str, creates_folder: bool = False) -> Path:
+    """``path`` as a file to write: it must not be a folder itself, and its folder must exist
+    (unless the verb creates it: ``creates_folder``) — checked before any work, so that the
+    verb does not end in an ``IsADirectoryError`` after minutes of it."""
     target = Path(path)
     if target.is_dir():
         raise UserError(f"{flag} {path} is a folder; give a file name")
-    if not target.resolve().parent.is_dir():
+    if not creates_folder and not target.resolve().parent.is_dir():
         raise UserError(f"cannot write {path}: the folder {target.resolve().parent} does not exist")
     return target
 

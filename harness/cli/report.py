@@ -20,7 +20,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from harness.report.html import DEFAULT_OUT, FIGURES, write_report
 
     if args.out:
-        writable_file(args.out, "--out")
+        writable_file(args.out, "--out", creates_folder=True)
     if args.figures and not Path(args.figures).is_dir():
         raise UserError(f"no figure folder at {args.figures} (draw them with `harness plot`, or leave out --figures)")
     out, size, seconds = write_report(Path(args.out) if args.out else DEFAULT_OUT, args.store,

@@ -200,8 +200,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     device = "cuda" if args.dry_run and opts["device"] == "cuda" else resolve_device(opts["device"])
     options = RunOptions(device=device, workers=opts["workers"], timeout_s=opts["timeout"], progress=True,
                          **executor_options(args, opts, device))
-    if not args.dry_run:
-        _check_cluster(options)
     _say_own_data_scale(cells)
     store = open_store(args, for_reading=False)
     the_plan = plan(cells, store, Overwrite(opts["overwrite"]))
@@ -210,6 +208,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         _print_dry_run(the_plan, store, options)
         return 0
     require_executor(options.executor_name)
+    _check_cluster(options)
     store.ensure_writable()
     sys.stdout.flush()  # a cell that forks must not inherit (and re-print) buffered output
     t0 = time.monotonic()
