@@ -516,6 +516,27 @@ def test_two_runs_of_the_same_cells_compute_each_once(tmp_path: Path) -> None:
     assert len(Store(tmp_path / "s").record_files()) == 4
 
 
+def test_two_concurrent_runs_each_count_only_what_they_computed(tmp_path: Path) -> None:
+    """Was (issue 20): both runs printed "4 ran" though each cell was computed once in all."""
+    import re
+
+    env = _plugin_env(tmp_path)
+    command = [sys.executable, "-m", "harness", "run", "--tasks", "sleep-task", "--methods", "noop", "--seeds", "0-3",
+               "--scale", "smoke", "--param", "sleep=0.5", "--store", str(tmp_path / "s"), "--no-report"]
+    runs = [subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    outputs = [r.communicate(timeout=180) for r in runs]
+    assert [r.returncode for r in runs] == [0, 0], [e for _, e in outputs]
+    assert sorted(seed for _, seed in _log(tmp_path)) == [0, 1, 2, 3]  # each cell computed once, across both
+    counts = []
+    for out, err in outputs:
+        found = re.search(r"(\d+) ran, (?:(\d+) finished by another run, )?(\d+) cached, (\d+) failed", out)
+        assert found, out + err
+        counts.append(tuple(int(n or 0) for n in found.groups()))
+    assert sum(ran for ran, _, _, _ in counts) == 4  # what each run says it computed adds up to what was computed
+    assert all(ran + other + cached == 4 and failed == 0 for ran, other, cached, failed in counts), counts
+
+
 def test_leases_are_exclusive_and_stale_ones_are_broken(tmp_path: Path) -> None:
     path = tmp_path / "leases" / "k.lease"
     held = try_acquire(path, "r1", ttl=30)
