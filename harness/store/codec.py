@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from harness.store.paths import KEY_PATTERN, TASK_PATTERN, shown
+from harness.store.paths import is_key, is_task, shown
 from harness.store.records import SchemaMismatch, conform, unify
 
 META_KEY = b"harness.record"
@@ -142,21 +142,21 @@ def _parse(data: bytes | pa.Buffer) -> pa.Table:
 def check_names(table: pa.Table, task: str | None = None) -> None:
     """Every cell key and task a stored table names is one that may become a path (see
     :mod:`harness.store.paths`), and every task is ``task`` when given (a pack holds the rows of
-    the task whose folder it is in). Raises :class:`Damaged` naming the first offender."""
-    for column, pattern, what in (("cell_key", KEY_PATTERN, "cell key"), ("task", TASK_PATTERN, "task name")):
-        values = table.column(column)
-        good = pc.match_substring_regex(values, pattern)
-        if column == "task":
-            good = pc.and_(good, pc.invert(pc.match_substring(values, "..")))
-        if not pc.all(good).as_py():
-            first = pc.index(good, False).as_py()  # as bytes: a flipped bit may leave invalid UTF-8
-            bad = pa.chunked_array(values).cast(pa.binary())[first].as_py().decode("utf-8", "replace")
+    the task whose folder it is in). Raises :class:`Damaged` naming the first offender.
+    Checked over the distinct values in Python: a few microseconds for a record, where Arrow's
+    regex kernels cost a millisecond a call."""
+    for column, ok, what in (("cell_key", is_key, "cell key"), ("task", is_task, "task name")):
+        try:
+            values = pc.unique(table.column(column)).to_pylist()
+        except UnicodeDecodeError:  # a flipped bit in the text
+            raise Damaged(f"its {column} column is not valid UTF-8 text") from None
+        bad = next((v for v in values if not ok(v)), None)
+        if bad is not None:
             raise Damaged(f"names {what} {shown(bad)}, which cannot name a file of a store "
                           f"({'64 lowercase hex characters' if column == 'cell_key' else 'a registered task name'})")
-    if task is not None:
-        others = [t for t in pc.unique(table.column("task")).to_pylist() if t != task]
-        if others:
-            raise Damaged(f"holds rows of task {shown(others[0])} in the folder of task {shown(task)}")
+        if column == "task" and task is not None and values != [task]:
+            other = next(v for v in values if v != task)
+            raise Damaged(f"holds rows of task {shown(other)} in the folder of task {shown(task)}")
 
 
 def decode_record(data: bytes | pa.Buffer, verify: bool = True) -> tuple[pa.Table, bool]:
