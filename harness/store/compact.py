@@ -104,7 +104,6 @@ def compact(store: Store, tasks: list[str] | None = None, min_files: int = 2) ->
     """Compact every task (or ``tasks``) holding at least ``min_files`` files (loose + packs).
     What the reads met (damaged and unverified files, left out) is in ``store.last_read``."""
     from harness.store.codec import ReadReport
-    from harness.store.store import _mtime
 
     loose_all, packs_all = store.record_files(tasks), store.pack_files(tasks)
     results = []
@@ -113,7 +112,7 @@ def compact(store: Store, tasks: list[str] | None = None, min_files: int = 2) ->
         # a folder no task could have made holds only files its own reads refuse (damaged)
         report = ReadReport()
         loose = [(p, store._read(p, report, pack=False)) for p in loose_all if p.parent.name == task]
-        newest_first = sorted((p for p in packs_all if p.parent.name == task), key=_mtime, reverse=True)
+        newest_first = sorted((p for p in packs_all if p.parent.name == task), key=lambda p: -p.stat().st_mtime)
         packs = [(p, store._read(p, report, pack=True)) for p in newest_first]
         for line in report.warnings():
             print(line, file=sys.stderr)
