@@ -1,7 +1,10 @@
 """Training and scoring loop of the matching family (torch; imported only when a cell runs).
 
-Train with Adam on shuffled mini-batches of pairs through the method's ``loss`` hook; after
-each epoch score the valid split and keep the best state — by valid Spearman for bi-encoders
+Train on shuffled mini-batches of pairs through the method's ``loss`` hook — with Adam at a
+constant rate (the from-scratch encoder), or, for a pretrained encoder at smoke/small, with
+sentence-transformers' fine-tuning recipe (:func:`make_optimiser`: AdamW, weight decay 0.01 off
+biases and LayerNorm, a linear warm-up over the first 10 % of steps then a linear decay to 0,
+gradients clipped at norm 1) — and after each epoch score the valid split and keep the best state — by valid Spearman for bi-encoders
 (bojone/CoSENT's ``cosent.py``), by valid accuracy at its best threshold for the
 cross-encoder on binary tasks (its ``accuracy/interact.py``). The first epoch's valid Spearman
 is kept for 8847's convergence claim.
@@ -14,6 +17,7 @@ measured on the test split in the same cell (pairs per second), which is 8860's 
 from __future__ import annotations
 
 import copy
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,9 +36,43 @@ MIN_TIMING_S = 0.05  # repeat the cached-vector scoring until it takes this long
 
 @dataclass(frozen=True)
 class Schedule:
+    """How a cell trains. The defaults are the from-scratch encoder's (Adam at a constant rate);
+    ``optimiser="adamw"`` with ``warmup``/``weight_decay``/``max_grad_norm`` is the
+    sentence-transformers recipe of the pretrained protocol (``tasks.matching.base``)."""
+
     epochs: int
     batch_size: int
     lr: float
+    optimiser: str = "adam"  # adam | adamw
+    warmup: float = 0.0  # fraction of all optimiser steps spent warming the rate up linearly from 0
+    weight_decay: float = 0.0  # AdamW's decoupled decay, off biases and LayerNorm weights
+    max_grad_norm: float | None = None  # clip the global gradient norm (sentence-transformers: 1)
+
+
+NO_DECAY = ("bias", "LayerNorm.weight", "LayerNorm.bias", "norm.weight", "norm.bias")  # sentence-transformers' fit()
+
+
+def warmup_linear(step: int, warmup_steps: int, total_steps: int) -> float:
+    """The rate factor after ``step`` optimiser steps: ``transformers.get_linear_schedule_with_warmup``
+    (0 → 1 over ``warmup_steps``, then linearly to 0 at ``total_steps``)."""
+    if step < warmup_steps:
+        return step / max(1, warmup_steps)
+    return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
+
+
+def make_optimiser(named: list[tuple[str, Any]], schedule: Schedule, total_steps: int) -> tuple[Any, Any]:
+    """(optimiser, per-step rate scheduler or None) for the trainable ``(name, parameter)`` list."""
+    params = [p for _, p in named]
+    if schedule.optimiser == "adam":
+        return torch.optim.Adam(params, lr=schedule.lr), None
+    if schedule.optimiser != "adamw":
+        raise ValueError(f"unknown optimiser {schedule.optimiser!r}")
+    decay = [p for n, p in named if not any(n.endswith(k) for k in NO_DECAY)]
+    no_decay = [p for n, p in named if any(n.endswith(k) for k in NO_DECAY)]
+    groups = [{"params": decay, "weight_decay": schedule.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    opt = torch.optim.AdamW([g for g in groups if g["params"]], lr=schedule.lr)
+    warmup_steps = math.ceil(total_steps * schedule.warmup)
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda step: warmup_linear(step, warmup_steps, total_steps))
 
 
 @dataclass
@@ -49,6 +87,8 @@ class Outcome:
     pairs_per_s: float  # test pairs scored per second (bi: from cached vectors; cross: forward passes)
     encode_s: float  # bi: time to encode the distinct test sentences; cross: 0
     curve: list[float] = field(default_factory=list)  # valid selection metric after each epoch
+    steps: int = 0  # optimiser steps taken
+    lr_trace: list[float] = field(default_factory=list)  # the rate of each optimiser step (first group)
 
 
 class Scorer:
@@ -132,18 +172,22 @@ def train_and_score(encoder: Any, method: MatchingMethod, train: Pairs, valid: P
     encoder.to(ctx.device)
     if head is not None:
         head.to(ctx.device)
-    params = [p for p in encoder.parameters() if p.requires_grad] if trainable else []
+    named = [(n, p) for n, p in encoder.named_parameters() if p.requires_grad] if trainable else []
     if head is not None:
-        params += list(head.parameters())
+        named += [(f"head.{n}", p) for n, p in head.named_parameters()]
     scorer = Scorer(encoder, head, method)
     cross_binary = method.cross and labels.binary
     rng = np.random.default_rng(ctx.seed)
     curve: list[float] = []
+    lr_trace: list[float] = []
     epoch1: float | None = None
     best_state, best_value, best_epoch = None, -np.inf, 0
+    last_valid: np.ndarray | None = None
     t0 = time.monotonic()
-    if params and schedule.epochs > 0:
-        opt = torch.optim.Adam(params, lr=schedule.lr)
+    if named and schedule.epochs > 0:
+        per_epoch = sum(1 for start in range(0, len(train), schedule.batch_size) if len(train) - start >= 2)
+        opt, sched = make_optimiser(named, schedule, per_epoch * schedule.epochs)
+        params = [p for _, p in named]
         for epoch in range(1, schedule.epochs + 1):
             encoder.train()
             if head is not None:
@@ -166,7 +210,12 @@ def train_and_score(encoder: Any, method: MatchingMethod, train: Pairs, valid: P
                     raise CellFailure(f"{method.name}: loss became {loss.item()} at epoch {epoch}")
                 opt.zero_grad()
                 loss.backward()
+                if schedule.max_grad_norm is not None:
+                    torch.nn.utils.clip_grad_norm_(params, schedule.max_grad_norm)
+                lr_trace.append(float(opt.param_groups[0]["lr"]))
                 opt.step()
+                if sched is not None:
+                    sched.step()
             valid_scores, _, _ = scorer.score(valid)
             if epoch == 1:
                 epoch1 = spearman100(valid_scores, valid.label)
@@ -174,12 +223,15 @@ def train_and_score(encoder: Any, method: MatchingMethod, train: Pairs, valid: P
             curve.append(value)
             if value > best_value:
                 best_value, best_epoch = value, epoch
-                best_state = (copy.deepcopy(encoder.state_dict()), copy.deepcopy(head.state_dict()) if head is not None else None)
+                if epoch < schedule.epochs:  # the last epoch's state is the one in hand: no copy
+                    best_state = (copy.deepcopy(encoder.state_dict()), copy.deepcopy(head.state_dict()) if head is not None else None)
+            last_valid = valid_scores
         if best_state is not None and best_epoch != schedule.epochs:
             encoder.load_state_dict(best_state[0])
             if head is not None:
                 head.load_state_dict(best_state[1])
+            last_valid = None
     train_s = time.monotonic() - t0
-    valid_scores, _, _ = scorer.score(valid)
+    valid_scores = last_valid if last_valid is not None else scorer.score(valid)[0]  # the kept state's valid scores
     test_scores, rate, encode_s = scorer.score(test, timed=True)
-    return Outcome(valid_scores, test_scores, epoch1, best_epoch, train_s, rate, encode_s, curve)
+    return Outcome(valid_scores, test_scores, epoch1, best_epoch, train_s, rate, encode_s, curve, len(lr_trace), lr_trace)
