@@ -4,7 +4,9 @@
 * Sentences longer than ``maxlen`` are truncated for the model; spans cut off are dropped from
   the training targets and can never be predicted, but stay in the gold test spans, so they
   count as missed (``test_truncated`` says how many sentences that touched).
-* Adam, gradient norm clipped at 5, mini-batches shuffled per epoch with a generator seeded by
+* Adam at constant rates, gradient norm clipped at 5 (from scratch); with a pretrained encoder at
+  smoke/small, the pretrained protocol's AdamW with warm-up and linear decay (:func:`make_optimiser`);
+  mini-batches shuffled per epoch with a generator seeded by
   the cell seed and bucketed by length (sorted inside chunks of 20 batches: less padding,
   still random).
 * Speeds are measured in this run for this method: training sentences/s over the optimiser
@@ -42,7 +44,12 @@ class Schedule:
     emb: int
     hidden: int
     dropout: float = 0.3
-    pretrained_lr: float = 5e-5  # Adam's rate when the encoder is pretrained (minilm, hf:)
+    pretrained_lr: float = 5e-5  # the encoder's rate when it is pretrained (minilm, hf:)
+    optimiser: str = "adam"  # adam (constant rate) | adamw (warm-up + linear decay, the pretrained protocol)
+    warmup: float = 0.0  # adamw: fraction of the optimiser steps spent warming up linearly from 0
+    weight_decay: float = 0.0  # adamw: decoupled decay, off biases and LayerNorm weights
+    head_lr: float | None = None  # the heads' rate with a pretrained encoder (None: the encoder's)
+    clip: float = 5.0  # global gradient-norm clip
 
 
 @dataclass
@@ -100,6 +107,44 @@ def build_encoder(spec: str, lang: str, sched: Schedule, train_tokens: list[tupl
     return pieces.encode, PretrainedEncoder(folder), sched.pretrained_lr, True
 
 
+NO_DECAY = ("bias", "LayerNorm.weight", "LayerNorm.bias")
+
+
+def make_optimiser(model: Model, special: list[tuple[list[Any], float]], lr: float, sched: Schedule, pretrained: bool,
+                   steps: int) -> tuple[torch.optim.Optimizer, Any]:
+    """(optimiser, per-step rate scheduler or None). Groups: the encoder at ``lr``, the head at
+    ``sched.head_lr`` (pretrained encoders; default ``lr``), and a method's special parameters
+    (CRF transitions) at ``lr × multiplier``. ``adam`` keeps every rate constant (the from-scratch
+    protocol); ``adamw`` decays weights (not biases/LayerNorm), warms up linearly over
+    ``sched.warmup`` of the steps and then decays linearly to 0 (``transformers``' linear schedule)."""
+    special_ids = {id(p) for params, _ in special for p in params}
+    if sched.optimiser == "adam":
+        groups = [{"params": [p for p in model.parameters() if id(p) not in special_ids], "lr": lr}]
+        groups += [{"params": params, "lr": lr * mult} for params, mult in special]
+        return torch.optim.Adam(groups), None
+    if sched.optimiser != "adamw":
+        raise ValueError(f"unknown optimiser {sched.optimiser!r}")
+    head_lr = sched.head_lr if (pretrained and sched.head_lr is not None) else lr
+    buckets: dict[tuple[float, float], list[Any]] = {}
+    for part, rate in ((model.encoder, lr), (model.head, head_lr)):
+        for name, p in part.named_parameters():
+            if id(p) in special_ids or not p.requires_grad:
+                continue
+            decay = 0.0 if any(name.endswith(k) for k in NO_DECAY) else sched.weight_decay
+            buckets.setdefault((rate, decay), []).append(p)
+    groups = [{"params": ps, "lr": rate, "weight_decay": decay} for (rate, decay), ps in buckets.items()]
+    groups += [{"params": params, "lr": lr * mult, "weight_decay": 0.0} for params, mult in special]
+    opt = torch.optim.AdamW(groups)
+    warmup_steps = math.ceil(steps * sched.warmup)
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return step / max(1, warmup_steps)
+        return max(0.0, (steps - step) / max(1, steps - warmup_steps))
+
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, factor)
+
+
 def train_and_test(method: Any, splits: Splits, lang: str, sched: Schedule, ctx: RunContext, encoder_spec: str = "bilstm") -> Outcome:
     tr_tokens, tr_spans, _ = _truncate(splits.train, sched.maxlen)
     tr_cut_spans = sum(len(s.spans) for s in splits.train.sentences) - sum(map(len, tr_spans))
@@ -114,14 +159,11 @@ def train_and_test(method: Any, splits: Splits, lang: str, sched: Schedule, ctx:
 
     head = method.head(encoder.out_dim, splits.types)
     model = Model(encoder, head)
-    special = method.lr_multipliers(head, pretrained_encoder=pretrained)
-    special_ids = {id(p) for params, _ in special for p in params}
-    groups = [{"params": [p for p in model.parameters() if id(p) not in special_ids], "lr": lr}]
-    groups += [{"params": params, "lr": lr * mult} for params, mult in special]
-    opt = torch.optim.Adam(groups)
+    lengths = [len(e[word_key]) for e in enc_tr]
+    steps = sched.epochs * len(_batches(len(enc_tr), sched.batch_size, lengths, None))
+    opt, lr_sched = make_optimiser(model, method.lr_multipliers(head, pretrained_encoder=pretrained), lr, sched, pretrained, steps)
 
     rng = np.random.default_rng(ctx.seed)
-    lengths = [len(e[word_key]) for e in enc_tr]
     best_f1, best_state, best_epoch = -1.0, None, 0
     step_s, step_cpu, eval_valid_s, seen = 0.0, 0.0, 0.0, 0
     valid_gold = [s.spans for s in splits.valid.sentences]
@@ -135,8 +177,10 @@ def train_and_test(method: Any, splits: Splits, lang: str, sched: Schedule, ctx:
                 raise CellFailure(f"non-finite training loss at epoch {epoch}")
             opt.zero_grad()
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), sched.clip)
             opt.step()
+            if lr_sched is not None:
+                lr_sched.step()
             seen += len(idx)
             ctx.check_deadline()
         step_s += time.perf_counter() - t0
