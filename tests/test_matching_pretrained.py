@@ -140,3 +140,11 @@ def test_ner_pretrained_protocol_reaches_the_optimiser() -> None:
     assert rate[id(head.trans)] == pytest.approx(5e-2)  # CRF transitions: × lr_multiplier 1000
     assert decay[id(encoder.dense.weight)] == 0.01 and decay[id(encoder.LayerNorm.weight)] == 0.0 and decay[id(encoder.dense.bias)] == 0.0
     assert lr_sched is not None and all(g["lr"] == 0.0 for g in opt.param_groups)
+
+
+def test_ner_cells_say_which_epoch_is_their_last() -> None:
+    from tasks.ner.corpora import Conll2003
+
+    assert Conll2003.last_epoch("small", {"encoder": "minilm"}) == Conll2003(encoder="minilm").schedule("small").epochs == 2
+    assert Conll2003.last_epoch("small", {"encoder": "bilstm"}) == Conll2003().schedule("small").epochs == 4
+    assert Conll2003.last_epoch("full", {"encoder": "minilm"}) == Conll2003(encoder="minilm").schedule("full").epochs == 10

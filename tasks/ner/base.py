@@ -42,6 +42,10 @@ PRETRAINED_SIZES: dict[str, tuple[int | None, int | None, int | None]] = {
     "small": (800, 200, 800),
 }
 
+#: epochs per scale (torch-free, so that verdicts can ask :meth:`NerTask.last_epoch` cheaply)
+EPOCHS = {"smoke": 3, "small": 4, "full": 10}
+PRETRAINED_EPOCHS = {"smoke": 1, "small": 2}
+
 ENCODER = Param(
     "encoder",
     "str",
@@ -55,9 +59,9 @@ def schedules() -> dict[str, Any]:
     from tasks.ner._protocol import Schedule
 
     return {
-        "smoke": Schedule(epochs=3, batch_size=16, lr=1e-2, maxlen=128, emb=32, hidden=32),
-        "small": Schedule(epochs=4, batch_size=32, lr=1e-2, maxlen=128, emb=64, hidden=64),
-        "full": Schedule(epochs=10, batch_size=16, lr=1e-3, maxlen=256, emb=128, hidden=128, pretrained_lr=2e-5),
+        "smoke": Schedule(epochs=EPOCHS["smoke"], batch_size=16, lr=1e-2, maxlen=128, emb=32, hidden=32),
+        "small": Schedule(epochs=EPOCHS["small"], batch_size=32, lr=1e-2, maxlen=128, emb=64, hidden=64),
+        "full": Schedule(epochs=EPOCHS["full"], batch_size=16, lr=1e-3, maxlen=256, emb=128, hidden=128, pretrained_lr=2e-5),
     }
 
 
@@ -67,7 +71,7 @@ def pretrained_schedules() -> dict[str, Any]:
 
     common = dict(batch_size=32, lr=5e-5, maxlen=128, emb=0, hidden=0, pretrained_lr=5e-5, optimiser="adamw",
                   warmup=0.1, weight_decay=0.01, head_lr=1e-3, clip=1.0)
-    return {"smoke": Schedule(epochs=1, **common), "small": Schedule(epochs=2, **common)}  # type: ignore[arg-type]
+    return {scale: Schedule(epochs=epochs, **common) for scale, epochs in PRETRAINED_EPOCHS.items()}  # type: ignore[arg-type]
 
 
 class NerTask(Task):
@@ -90,6 +94,13 @@ class NerTask(Task):
         spec = self.p["encoder"]
         if spec not in ("bilstm", "minilm") and not (spec.startswith("hf:") and len(spec) > 3):
             raise UserError(f"{self.name}.encoder must be bilstm, minilm or hf:<local model dir>, got {spec!r}")
+
+    @classmethod
+    def last_epoch(cls, scale: str, params: Any) -> int | None:
+        """The epochs a cell trains: a cell whose best valid epoch is this one was still improving,
+        and its verdicts cannot refute (the engine's rule)."""
+        pretrained = params.get("encoder", "bilstm") != "bilstm" and scale in PRETRAINED_EPOCHS
+        return (PRETRAINED_EPOCHS if pretrained else EPOCHS).get(scale)
 
     def fingerprint(self) -> str:
         spec = self.p["encoder"]
