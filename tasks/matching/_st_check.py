@@ -65,7 +65,11 @@ def st_dataset(train: Pairs, labels: LabelRange, method: str, order: list[int]) 
 def st_finetune(model_dir: str, train: Pairs, labels: LabelRange, method: str, seed: int, schedule: Any, maxlen: int,
                 dropout: bool = True) -> Any:
     """A ``SentenceTransformer`` fine-tuned by sentence-transformers' trainer on the protocol's batches."""
-    from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sentence_transformers import (
+        SentenceTransformer,
+        SentenceTransformerTrainer,
+        SentenceTransformerTrainingArguments,
+    )
     from torch.utils.data import BatchSampler, SequentialSampler
 
     class InOrder(SentenceTransformerTrainer):  # type: ignore[misc]
