@@ -247,11 +247,13 @@ def _lookup(kind: str, table: dict[str, Any], name: str, extra: tuple[str, ...] 
 
 
 def get_task(name: str) -> type[Task]:
-    return _lookup("task", tasks(), name)
+    load_plugins()  # the table itself, not a sorted copy: asked for every cell of a grid
+    return _lookup("task", _tasks, name)
 
 
 def get_method(name: str) -> type[Method]:
-    return _lookup("method", methods(), name)
+    load_plugins()
+    return _lookup("method", _methods, name)
 
 
 def select_tasks(spec: list[str]) -> list[type[Task]]:
