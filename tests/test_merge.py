@@ -399,6 +399,71 @@ def test_a_record_written_before_the_lease_is_compared_not_replaced(pristine, tm
     assert dest.record_path(cells[0]).read_bytes() == pristine[0].record_path(cells[0]).read_bytes()
 
 
+# -- hostile sources (issue 20) -----------------------------------------------------------------
+def _crafted_pack(pristine, root: Path, column: str, value: str, keep: Cell | None = None) -> Path:
+    """A source store whose only file is a pack of a real record with ``column`` set to
+    ``value``, named by the sha256 of its bytes (so the pack's own check passes)."""
+    import hashlib
+
+    from harness.store.compact import encode_pack
+
+    store, cells, _ = pristine
+    table = pq.read_table(store.record_path(keep or cells[0])).replace_schema_metadata(None)
+    table = table.set_column(table.column_names.index(column), column, pa.array([value] * len(table)))
+    data = encode_pack(table)
+    pack = root / "packs" / TASK / f"{hashlib.sha256(data).hexdigest()}.parquet"
+    pack.parent.mkdir(parents=True)
+    pack.write_bytes(data)
+    return pack
+
+
+@pytest.mark.parametrize("column, value", [
+    ("cell_key", "../../../../outside"), ("cell_key", "{abs}/outside"), ("cell_key", "../" * 6 + "outside"),
+    ("cell_key", "A" * 64), ("cell_key", "a" * 63 + "\0"), ("task", "../../outside"),
+])
+def test_a_crafted_pack_cannot_write_outside_dest(pristine, tmp_path: Path, column: str, value: str,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """Was: a pack whose cell_key is ``../../../../outside`` passed fsck (exit 0) and merge wrote
+    DEST/records/<task>/../../../../outside.parquet, outside DEST (exit 0)."""
+    value = value.replace("{abs}", str(tmp_path))
+    work = tmp_path / "a" / "b" / "c"  # deep enough that every key's target stays inside tmp_path, watched
+    src, dest = work / "src", work / "dest"
+    pack = _crafted_pack(pristine, src, column, value)
+    before = _snapshot(tmp_path)
+    assert _merge(str(src), "--into", str(dest)) == 1
+    captured = capsys.readouterr()
+    assert _summary(captured.out).startswith("0 copied, 0 already present (identical), 0 conflicts, 1 corrupt skipped")
+    assert f"warning: {pack}: names {'cell key' if column == 'cell_key' else 'task name'} " in captured.err
+    after = _snapshot(tmp_path)
+    assert {k for k in after if not k.startswith("a/b/c/dest/")} == set(before)  # nothing written outside DEST
+    assert [k for k in after if k.startswith("a/b/c/dest/") and "/leases/" not in k and "/records/" in k] == []
+    parser = argparse.ArgumentParser(prog="harness fsck")
+    from harness.cli.maintain import cmd_fsck, configure_fsck
+
+    configure_fsck(parser)
+    assert cmd_fsck(parser.parse_args(["--store", str(src), "--no-quarantine"])) == 1
+    assert "0 packs verified, 1 damaged" in capsys.readouterr().out
+
+
+def test_a_source_record_stripped_of_its_hash_is_not_copied(pristine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """Was: copied "as read, with a hash from now on": merging laundered an unverifiable number."""
+    _, cells, _ = pristine
+    src = _store_of(pristine, tmp_path / "src", cells[:2])
+    path = src.record_path(cells[0])
+    pq.write_table(_edited(pq.read_table(path), "balanced_accuracy", 0.0342).replace_schema_metadata(None), path)
+    dest = Store(tmp_path / "dest")
+    assert _merge(str(src.root), "--into", str(dest.root)) == 1
+    captured = capsys.readouterr()
+    assert _summary(captured.out).startswith("1 copied, 0 already present (identical), 0 conflicts, 0 corrupt skipped, 1 unverified skipped")
+    assert f"{path}: no content hash; skipped, not copied" in captured.err
+    assert dest.record_files() == [dest.record_path(cells[1])]
+    monkeypatch.setenv("HARNESS_ALLOW_UNVERIFIED", "1")  # the user's explicit word
+    assert _merge(str(src.root), "--into", str(dest.root)) == 0
+    assert "1 source record(s) without a content hash copied as read" in capsys.readouterr().out
+    assert dest.record_path(cells[0]).exists()
+
+
 def test_importing_merge_stays_light() -> None:
     code = "import sys, harness.store.merge; print(sorted(m for m in ('pyarrow', 'pandas', 'numpy', 'torch') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

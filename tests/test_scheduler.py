@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -154,19 +155,29 @@ def test_gpu_slots_give_each_worker_one_gpu_and_record_it(chain: Path, tmp_path:
 
 
 # -- Ctrl-C ----------------------------------------------------------------------------------
-def test_ctrl_c_keeps_finished_cells_and_records_no_running_one(chain: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("to", ["driver", "process group"])
+def test_ctrl_c_keeps_finished_cells_and_records_no_running_one(chain: Path, tmp_path: Path, to: str) -> None:
+    """SIGINT to the driver alone (``kill -INT``), or to its whole process group, workers too (a
+    terminal's Ctrl-C). Was also (issue 20): the running cells' leases stayed behind until the
+    next run or ``harness fsck``."""
     store_dir = tmp_path / "s"
     command = [sys.executable, "-m", "harness", "run", "--tasks", "chain-task", "--methods", "chain_train",
                "--seeds", "0-11", "--scale", "smoke", "--param", "work_s=1.5", "--workers", "2",
                "--store", str(store_dir), "--no-report"]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
     deadline = time.monotonic() + 120
     while len(Store(store_dir).record_files()) < 2 and time.monotonic() < deadline:
         time.sleep(0.2)
-    process.send_signal(signal.SIGINT)
+    held = list((store_dir / "leases").glob("*.lease"))
+    if to == "driver":
+        process.send_signal(signal.SIGINT)
+    else:
+        os.killpg(process.pid, signal.SIGINT)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     assert "interrupted" in err
+    assert held and not list((store_dir / "leases").glob("*.lease"))  # the run's leases went with it
     store = Store(store_dir)
     finished = set(store.load(["chain-task"])["seed"])
     started = {int(line.split("seed=")[1].split()[0]) for line in events(chain) if line.startswith("train ")}
@@ -186,8 +197,10 @@ def _alive(pid: int) -> bool:
 
 
 # -- cluster executors ---------------------------------------------------------------------
-def test_slurm_through_submitit_runs_the_graph_with_the_same_records(chain: Path, tmp_path: Path) -> None:
+def test_slurm_through_submitit_runs_the_graph_with_the_same_records(chain: Path, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("submitit")
+    monkeypatch.setenv("HARNESS_SLURM_DIR", str(tmp_path / "jobs"))
     store = Store(tmp_path / "s")
     options = RunOptions(progress=False, executor="slurm", workers=2, cluster=(("slurm_backend", "local"),))
     outcomes = execute(sweep(seeds=range(2), shifts=(0.1, 0.2)), store, options)
@@ -195,11 +208,69 @@ def test_slurm_through_submitit_runs_the_graph_with_the_same_records(chain: Path
     assert set(trainings(chain).values()) == {1} and len(trainings(chain)) == 2
     records = store.load(["chain-task"]).drop_duplicates("cell_key")
     assert set(records["executor"]) == {"slurm"} and len(records) == 6
-    assert list((tmp_path / "s" / "slurm").glob("*/*_log.out"))  # submitit kept each job's log
+    (folder,) = (tmp_path / "jobs").iterdir()  # one private folder for the run (issue 20: was <store>/slurm/<run id>)
+    assert list(folder.glob("*_log.out"))  # submitit kept each job's log
+    assert list(folder.glob("*.pkl")) and stat.S_IMODE(folder.stat().st_mode) == 0o700 and folder.stat().st_uid == os.geteuid()
+    assert not (tmp_path / "s" / "slurm").exists()  # no pickle in the store, where anyone who writes it could plant one
     here = Store(tmp_path / "here")
     execute(sweep(seeds=range(2), shifts=(0.1, 0.2)), here, RunOptions(progress=False))
     values = lambda s: s.load(["chain-task"]).set_index(["cell_key", "metric"])["value"].sort_index()  # noqa: E731
     assert values(here).equals(values(store))  # the same cells, the same numbers, wherever they ran
+
+
+def _jobs_under(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: int = 0o700) -> Path:
+    base = tmp_path / "jobs"
+    base.mkdir(mode=mode)
+    base.chmod(mode)
+    monkeypatch.setenv("HARNESS_SLURM_DIR", str(base))
+    return base
+
+
+@pytest.mark.parametrize("case", ["open parent", "folder not private", "folder a symlink", "folder of another user",
+                                  "parent of another user"])
+def test_slurm_job_files_go_only_to_a_private_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str) -> None:
+    """Was (issue 20): submitit's pickles, which the jobs execute, sat in ``<store>/slurm/``,
+    where anyone who may write the store could plant one."""
+    from harness.common.errors import UserError
+    from harness.run.executors.slurm import job_folder
+
+    if "another user" in case and os.geteuid() != 0:
+        pytest.skip("needs root to give a folder to another uid")
+    base = _jobs_under(tmp_path, monkeypatch, 0o777 if case == "open parent" else 0o700)
+    if case == "folder not private":
+        (base / "run1").mkdir(mode=0o755)
+        (base / "run1").chmod(0o755)
+    elif case == "folder a symlink":
+        (tmp_path / "elsewhere").mkdir(mode=0o700)
+        (base / "run1").symlink_to(tmp_path / "elsewhere")
+    elif case == "folder of another user":
+        (base / "run1").mkdir(mode=0o700)
+        os.chown(base / "run1", 54321, 54321)
+    elif case == "parent of another user":
+        os.chown(base, 54321, 54321)
+    with pytest.raises(UserError, match="SLURM job f"):
+        job_folder("run1")
+
+
+def test_slurm_refuses_an_unsafe_job_folder_before_submitting(chain: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("submitit")
+    from harness.common.errors import UserError
+
+    _jobs_under(tmp_path, monkeypatch, 0o777)
+    store = Store(tmp_path / "s")
+    options = RunOptions(progress=False, executor="slurm", workers=2, cluster=(("slurm_backend", "local"),))
+    with pytest.raises(UserError, match="which others may write"):
+        execute(sweep(seeds=range(1), shifts=(0.1,)), store, options)
+    assert store.record_files() == [] and not events(chain)
+
+
+def test_a_private_job_folder_is_made_0700(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.run.executors.slurm import job_folder
+
+    monkeypatch.setenv("HARNESS_SLURM_DIR", str(tmp_path / "new" / "jobs"))
+    folder = job_folder("run1")
+    assert folder == (tmp_path / "new" / "jobs" / "run1").resolve() and stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert job_folder("run1") == folder  # a folder of ours, private: taken as it is
 
 
 @pytest.fixture

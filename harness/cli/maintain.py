@@ -53,7 +53,14 @@ def cmd_compact(args: argparse.Namespace) -> int:
         print(f"{r.task}: {r.inputs} files -> {r.pack.relative_to(store.root) if r.pack else '-'} ({r.cells} cells, {r.rows} rows)")
     if not results:
         print("nothing to compact")
-    return 0
+    met = store.last_read
+    if met.unverified_read:
+        print(f"note: {len(met.unverified_read)} record(s) without a content hash packed as read "
+              "($HARNESS_ALLOW_UNVERIFIED=1): the pack's hash vouches for the bytes from now on, not for how they were made")
+    left = len(met.damaged) + len(met.unreadable) + len(met.unverified)
+    if left:
+        print(f"{left} file(s) left out (damaged, unreadable or unverified; see the warnings above)", file=sys.stderr)
+    return 1 if left else 0
 
 
 def configure_fsck(p: argparse.ArgumentParser) -> None:
@@ -68,11 +75,13 @@ def cmd_fsck(args: argparse.Namespace) -> int:
     store = existing_store(args.store, quarantine=not args.no_quarantine, auto_compact=0)
     result = fsck(store, data=args.data)
     r = result.report
-    print(f"store {store.root}: {r.verified} records verified, {r.legacy} unverified (written before hashes), "
+    print(f"store {store.root}: {r.verified} records verified, {r.legacy} unverified (no content hash: a failure), "
           f"{r.packs} packs verified, {len(r.damaged)} damaged, {len(r.unreadable)} unreadable; "
           f"{result.temporaries} stale temp files and {result.stale_leases} stale leases removed")
     for line in r.warnings():
         print(line, file=sys.stderr)
+    for path in [*r.unverified, *r.unverified_read][:20]:
+        print(f"  unverified (no content hash): {path}", file=sys.stderr)
     if args.data:
         print(f"data: {result.data_ok} files match their sha256, {len(result.data_bad or [])} do not")
         for line in result.data_bad or []:
@@ -115,9 +124,12 @@ def cmd_merge(args: argparse.Namespace) -> int:
         print(f"warning: cannot read {path} ({why}); skipped, not copied", file=sys.stderr)
     for cell, holder in result.busy:
         print(f"busy {cell.describe()}: being computed in DEST by {holder}; not copied, merge again later", file=sys.stderr)
+    for path in result.unverified_skipped:
+        print(f"warning: {path}: no content hash; skipped, not copied (set $HARNESS_ALLOW_UNVERIFIED=1 to copy it)",
+              file=sys.stderr)
     if result.unverified:
-        print(f"note: {result.unverified} source record(s) were written before content hashes existed; "
-              "copied as read, with a hash from now on")
+        print(f"note: {result.unverified} source record(s) without a content hash copied as read "
+              "($HARNESS_ALLOW_UNVERIFIED=1), with a hash from now on")
     if result.failures_left:
         print(f"note: {result.failures_left} failed cell(s) in the sources not merged: a failure belongs to the "
               "machine it happened on; those cells stay missing here and the next `harness run` computes them")

@@ -185,7 +185,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from harness.run.executors import planned_slots
     from harness.run.executors import require as require_executor
     from harness.run.graph import Overwrite, plan
-    from harness.run.scheduler import execute
+    from harness.run.scheduler import execute, summary
 
     request, opts = request_from_args(args)
     if opts["overwrite"] not in {o.value for o in Overwrite}:
@@ -235,9 +235,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     t0 = time.monotonic()
     outcomes = execute(the_plan.to_run, store, options)
     failed = [o for o in outcomes if o.status.value == "failed"]
-    ran = len(outcomes) - len(failed)
     print(f"done in {time.monotonic() - t0:.1f}s on {device} ({options.executor_name}): "
-          f"{ran} ran, {len(the_plan.cached)} cached, {len(failed)} failed")
+          f"{summary(outcomes, len(the_plan.cached))}")
     for o in failed:
         print(f"  FAILED {one_line(o.cell.label())}: {one_line(o.error)}", file=sys.stderr)
     if not args.no_report:

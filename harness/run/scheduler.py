@@ -4,19 +4,28 @@ Written once for every executor (:mod:`harness.run.executors`): which cells are 
 submitted than the executor runs at once, so that a free slot takes the next ready cell), retries of
 cells whose worker died (``--retries``; a cell that raised is recorded as failed and never
 retried), dependents failed with their base's error, one progress bar for the whole graph,
-and Ctrl-C (running cells are stopped and not recorded; finished ones stay stored).
+and Ctrl-C (running cells are stopped and not recorded, their leases released; finished ones
+stay stored).
+
+The outcomes it returns say what *this* run did with each cell it was asked to run: ``ok`` (it
+computed the cell), ``failed``, or ``cached`` — another run, sharing the store, computed the cell
+while this one waited for its lease or ran something else (:func:`summary` words it so).
 """
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from harness.plan.cells import Cell
 from harness.run.executors import WorkerLost, make_executor
 from harness.run.graph import Overwrite, dependencies, plan, with_bases
-from harness.store.lease import default_ttl, is_stale
+from harness.store.lease import default_ttl, is_stale, release_run
 from harness.run.progress import GraphProgress
 from harness.store.records import utc_now
 from harness.run.cell import Outcome, RunOptions, Status
@@ -97,12 +106,36 @@ def execute(cells: list[Cell], store: Store, options: RunOptions) -> list[Outcom
                     continue
                 finish(outcome)
     except KeyboardInterrupt:
-        executor.cancel()
+        with _shielded():  # a second Ctrl-C must not leave workers or leases behind
+            executor.cancel()
+            release_run(store.root / "leases", options.run_id)
         raise
     finally:
         executor.close()
         progress.close()
     return outcomes
+
+
+@contextmanager
+def _shielded() -> Iterator[None]:
+    """Ignore SIGINT for the duration (main thread only: elsewhere signals cannot be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def summary(outcomes: list[Outcome], cached: int) -> str:
+    """The run's count, honest when runs share a store: what this run computed, what another
+    run finished meanwhile (named only when there is any), what was stored before it started
+    (``cached``, from the plan), what failed."""
+    count = Counter(o.status for o in outcomes)
+    other = f"{count[Status.CACHED]} finished by another run, " if count[Status.CACHED] else ""
+    return f"{count[Status.OK]} ran, {other}{cached} cached, {count[Status.FAILED]} failed"
 
 
 def _lease_free(store: Store, cell: Cell) -> bool:

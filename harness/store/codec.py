@@ -20,10 +20,22 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from harness.store.paths import is_key, is_task, shown
 from harness.store.records import SchemaMismatch, conform, unify
 
 META_KEY = b"harness.record"
 FORMAT = 2
+ALLOW_UNVERIFIED = "HARNESS_ALLOW_UNVERIFIED"
+
+
+def unverified_allowed() -> bool:
+    """Whether records without a content hash may be read (``$HARNESS_ALLOW_UNVERIFIED=1``).
+
+    Off by default: a record whose hash metadata is gone — written before hashes existed, or
+    edited and stripped of its hash — cannot be told apart from a tampered one, so it decides
+    nothing (skipped with a warning, counted as a failure by ``harness fsck``, never packed by
+    ``harness compact`` or copied by ``harness merge``) unless the user says otherwise."""
+    return os.environ.get(ALLOW_UNVERIFIED, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 # -- content hashes ------------------------------------------------------------------------
@@ -127,15 +139,37 @@ def _parse(data: bytes | pa.Buffer) -> pa.Table:
         raise Damaged(f"not a readable parquet file ({type(exc).__name__}: {str(exc)[:120]})") from None
 
 
+def check_names(table: pa.Table, task: str | None = None) -> None:
+    """Every cell key and task a stored table names is one that may become a path (see
+    :mod:`harness.store.paths`), and every task is ``task`` when given (a pack holds the rows of
+    the task whose folder it is in). Raises :class:`Damaged` naming the first offender.
+    Checked over the distinct values in Python: a few microseconds for a record, where Arrow's
+    regex kernels cost a millisecond a call."""
+    for column, ok, what in (("cell_key", is_key, "cell key"), ("task", is_task, "task name")):
+        try:
+            values = pc.unique(table.column(column)).to_pylist()
+        except UnicodeDecodeError:  # a flipped bit in the text
+            raise Damaged(f"its {column} column is not valid UTF-8 text") from None
+        bad = next((v for v in values if not ok(v)), None)
+        if bad is not None:
+            raise Damaged(f"names {what} {shown(bad)}, which cannot name a file of a store "
+                          f"({'64 lowercase hex characters' if column == 'cell_key' else 'a registered task name'})")
+        if column == "task" and task is not None and values != [task]:
+            other = next(v for v in values if v != task)
+            raise Damaged(f"holds rows of task {shown(other)} in the folder of task {shown(task)}")
+
+
 def decode_record(data: bytes | pa.Buffer, verify: bool = True) -> tuple[pa.Table, bool]:
-    """The conformed table of a record file and whether its hash was checked (False: a record
-    written before hashes existed). Raises :class:`Damaged`."""
+    """The conformed table of a record file and whether it carried a hash (False: none, as
+    written before hashes existed or with the hash removed; see :func:`unverified_allowed`).
+    Raises :class:`Damaged`."""
     table = _parse(data)
     meta = table.schema.metadata
     try:
         conformed, _ = conform(table)
     except SchemaMismatch as exc:
         raise Damaged(f"does not match the record schema: {exc}") from None
+    check_names(conformed)
     if meta is None or (META_KEY not in meta and b"ARROW:schema" in meta and len(meta) == 1):
         return conformed, False  # legacy record (format 1): no hash to check
     try:
@@ -148,12 +182,15 @@ def decode_record(data: bytes | pa.Buffer, verify: bool = True) -> tuple[pa.Tabl
 
 
 def decode_pack(path: Path, data: bytes | pa.Buffer, verify: bool = True) -> pa.Table:
+    """The conformed table of the pack at ``packs/<task>/<sha256>.parquet``: its bytes match its
+    name and every row is of ``<task>`` and names a valid cell key. Raises :class:`Damaged`."""
     if verify and hashlib.sha256(data).hexdigest() != path.stem:
         raise Damaged("bytes do not match the sha256 in its name")
     try:
         table, _ = conform(_parse(data))
     except SchemaMismatch as exc:
         raise Damaged(f"does not match the record schema: {exc}") from None
+    check_names(table, path.parent.name)
     return table
 
 
@@ -162,11 +199,28 @@ class ReadReport:
     """What one read of the store met, for warnings and for ``harness fsck``."""
 
     verified: int = 0
-    legacy: int = 0
     packs: int = 0
     damaged: list[tuple[Path, str, Path | None]] = field(default_factory=list)
     unreadable: list[tuple[Path, str]] = field(default_factory=list)
     unknown_columns: dict[str, int] = field(default_factory=dict)
+    unverified: list[Path] = field(default_factory=list)  # records without a hash, skipped
+    unverified_read: list[Path] = field(default_factory=list)  # the same, read (``$HARNESS_ALLOW_UNVERIFIED=1``)
+
+    @property
+    def legacy(self) -> int:
+        """Records met without a content hash, skipped or read."""
+        return len(self.unverified) + len(self.unverified_read)
+
+    def add(self, other: "ReadReport") -> None:
+        """Count ``other``'s files into this report (per-file reports of a parallel read)."""
+        self.verified += other.verified
+        self.packs += other.packs
+        self.damaged += other.damaged
+        self.unreadable += other.unreadable
+        self.unverified += other.unverified
+        self.unverified_read += other.unverified_read
+        for name, count in other.unknown_columns.items():
+            self.unknown_columns[name] = self.unknown_columns.get(name, 0) + count
 
     def warnings(self) -> list[str]:
         lines = []
@@ -177,17 +231,33 @@ class ReadReport:
             lines.append(f"warning: cannot read {path} ({why}); skipped, not quarantined — ask its owner to make it readable")
         if len(self.unreadable) > 3:
             lines.append(f"warning: {len(self.unreadable) - 3} more unreadable record files skipped")
+        if self.unverified:
+            lines.append(f"warning: unverified records: {len(self.unverified)} record(s) without a content hash skipped "
+                         f"(e.g. {self.unverified[0]}); written before hashes existed or with the hash removed, they "
+                         f"decide nothing and their cells count as missing — `harness fsck` lists them; set "
+                         f"{ALLOW_UNVERIFIED}=1 to read them anyway")
+        if self.unverified_read:
+            lines.append(f"warning: unverified records: {len(self.unverified_read)} record(s) without a content hash "
+                         f"read as they are ({ALLOW_UNVERIFIED}=1; e.g. {self.unverified_read[0]})")
         if self.unknown_columns:
             names = ", ".join(sorted(self.unknown_columns))
             lines.append(f"warning: columns outside the record schema ignored: {names}")
         return lines
 
 
+class Unverified(Exception):
+    """Predictions without a content hash, while :func:`unverified_allowed` is off."""
 
-def _check_preds(table: pa.Table, verify: bool) -> None:
-    """Predictions written before hashes carry none and are read as they are."""
+
+def _check_preds(table: pa.Table, verify: bool, allow_unverified: bool | None = None) -> None:
+    """Predictions carry a hash like records; ones without (written before hashes existed, or
+    stripped) raise :class:`Unverified` unless unverified files are allowed."""
     meta = table.schema.metadata or {}
-    if META_KEY not in meta or not verify:
+    if META_KEY not in meta:
+        if not (unverified_allowed() if allow_unverified is None else allow_unverified):
+            raise Unverified(f"no content hash (set {ALLOW_UNVERIFIED}=1 to use predictions written before hashes)")
+        return
+    if not verify:
         return
     try:
         expected = json.loads(meta[META_KEY])["sha256"]

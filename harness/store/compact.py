@@ -8,6 +8,10 @@ that was read (a newer record written meanwhile stays, and wins over the pack). 
 stays one file per cell; a crash at any point leaves each cell readable from the old or the new
 file, and readers drop the duplicate. ``Store.load`` packs a task on its own past
 ``$HARNESS_COMPACT_THRESHOLD`` loose files (2000) when the store is writable.
+
+A record without a content hash is left loose, never packed: a pack is named by its sha256, so
+packing would make an unverifiable number look verified. ``$HARNESS_ALLOW_UNVERIFIED=1`` packs
+it (the user's explicit decision); the CLI then says how many.
 """
 
 from __future__ import annotations
@@ -51,11 +55,12 @@ def compact_tables(store: Store, task: str, loose: list[tuple[Path, pa.Table]],
     """Pack already verified tables of one task; None when another process is compacting it."""
     from harness.common.files import atomic_write_bytes
     from harness.store.codec import combine, decode_pack
+    from harness.store.paths import check_task
 
     packs = packs or []
     from harness.store.lease import try_acquire  # the lease machinery (threads, sockets) only when compacting
 
-    lease = try_acquire(store.root / "leases" / f"compact~{task}.lease", "compact")
+    lease = try_acquire(store.compact_lease_path(task), "compact")
     if lease is None:
         return None
     with lease:
@@ -64,7 +69,7 @@ def compact_tables(store: Store, task: str, loose: list[tuple[Path, pa.Table]],
         if table is None:
             return CompactResult(task, 0, 0, 0, None)
         data = encode_pack(table)
-        target = store.root / "packs" / task / f"{hashlib.sha256(data).hexdigest()}.parquet"
+        target = store.root / "packs" / check_task(task) / f"{hashlib.sha256(data).hexdigest()}.parquet"
         atomic_write_bytes(target, lambda h: h.write(data))
         decode_pack(target, target.read_bytes())  # what is on disk verifies before any input goes
         for path, before in stats.items():
@@ -96,17 +101,22 @@ def _remove_if_unchanged(path: Path, before: os.stat_result) -> None:
 
 
 def compact(store: Store, tasks: list[str] | None = None, min_files: int = 2) -> list[CompactResult]:
-    """Compact every task (or ``tasks``) holding at least ``min_files`` files (loose + packs)."""
+    """Compact every task (or ``tasks``) holding at least ``min_files`` files (loose + packs).
+    What the reads met (damaged and unverified files, left out) is in ``store.last_read``."""
     from harness.store.codec import ReadReport
 
-    names = tasks if tasks is not None else sorted({p.parent.name for p in store.record_files() + store.pack_files()})
+    loose_all, packs_all = store.record_files(tasks), store.pack_files(tasks)
     results = []
-    for task in names:
+    total = ReadReport()
+    for task in sorted({p.parent.name for p in loose_all + packs_all}):
+        # a folder no task could have made holds only files its own reads refuse (damaged)
         report = ReadReport()
-        loose = [(p, store._read(p, report, pack=False)) for p in store.record_files([task])]
-        packs = [(p, store._read(p, report, pack=True)) for p in sorted(store.pack_files([task]), key=lambda p: -p.stat().st_mtime)]
+        loose = [(p, store._read(p, report, pack=False)) for p in loose_all if p.parent.name == task]
+        newest_first = sorted((p for p in packs_all if p.parent.name == task), key=lambda p: -p.stat().st_mtime)
+        packs = [(p, store._read(p, report, pack=True)) for p in newest_first]
         for line in report.warnings():
             print(line, file=sys.stderr)
+        total.add(report)
         loose_ok = [(p, t) for p, t in loose if t is not None]
         packs_ok = [(p, t) for p, t in packs if t is not None]
         if len(loose_ok) + len(packs_ok) < min_files:
@@ -114,4 +124,5 @@ def compact(store: Store, tasks: list[str] | None = None, min_files: int = 2) ->
         result = compact_tables(store, task, loose_ok, packs_ok)
         if result is not None:
             results.append(result)
+    store.last_read = total
     return results

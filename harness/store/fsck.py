@@ -1,6 +1,9 @@
 """``harness fsck``: verify every record and pack of a store, and optionally every data file.
 
-Every record and pack is read and verified (a damaged one is quarantined, unless told not to);
+Every record and pack is read and verified (a damaged one is quarantined, unless told not to;
+a pack or record naming a cell key or task that cannot be a path is damaged); a record without
+a content hash is a failure (it cannot be verified; it is left in place, and counted even when
+``$HARNESS_ALLOW_UNVERIFIED=1`` lets the other verbs read it);
 temp files of dead writers and stale leases are removed; with ``data=True`` every data file of
 every registered task is re-hashed from its bytes, ignoring the sha256 memo.
 """
@@ -26,7 +29,7 @@ class FsckResult:
 
     @property
     def clean(self) -> bool:
-        return not (self.report.damaged or self.report.unreadable or self.data_bad)
+        return not (self.report.damaged or self.report.unreadable or self.report.legacy or self.data_bad)
 
 
 def fsck(store: Store, data: bool = False) -> FsckResult:

@@ -155,5 +155,48 @@ def _break(path: Path, ttl: float) -> bool:
     return True
 
 
+def release_run(folder: Path, run_id: str, wait_s: float = 3.0) -> int:
+    """Remove the leases in ``folder`` that run ``run_id`` still holds once it has stopped its
+    cells (Ctrl-C): those of its workers on this host, once their processes are gone (waited for
+    up to ``wait_s``; a holder still alive then is left to release its own), and those of its
+    cancelled jobs on other hosts. Returns how many were removed. Without this, the leases of a
+    run's killed workers stayed until the next run or ``harness fsck`` broke them."""
+    if not run_id:
+        return 0
+    deadline = time.monotonic() + wait_s
+    removed = 0
+    for path in sorted(folder.glob("*.lease")):
+        holder = read_holder(path)
+        if holder is None or holder.run_id != run_id:
+            continue
+        if holder.host == HOST and holder.pid != os.getpid():
+            while pid_alive(holder.pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if pid_alive(holder.pid):
+                continue
+        removed += _remove_if_held_by(path, run_id)
+    return removed
+
+
+def _remove_if_held_by(path: Path, run_id: str) -> int:
+    """Remove the lease at ``path`` if it is still ``run_id``'s: moved aside first, and put back
+    when what was moved is a lease someone else took meanwhile."""
+    aside = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.broken")
+    try:
+        os.rename(path, aside)
+    except OSError:
+        return 0
+    holder = read_holder(aside)
+    if holder is not None and holder.run_id != run_id:
+        try:
+            os.link(aside, path)
+        except OSError:
+            pass
+        aside.unlink(missing_ok=True)
+        return 0
+    aside.unlink(missing_ok=True)
+    return 1
+
+
 def holder_of(path: Path) -> Holder | None:
     return read_holder(path) if path.exists() else None

@@ -5,8 +5,11 @@ CI artefact). Merging copies into DEST every finished cell it lacks, de-duplicat
 and never replaces a record DEST already holds:
 
 - **verified**: every source record and pack is read through the store's own checks (content
-  hash, schema, cell key = file name); a damaged or unreadable source file is reported and
-  skipped, never copied. Sources are opened read-only: nothing in a source is moved or
+  hash, schema, cell key = file name, every key and task a name that may become a path: a pack
+  whose cell key is ``../../x`` is damaged, never joined to DEST's path); a damaged or unreadable
+  source file is reported and skipped, never copied. A record without a content hash is not
+  copied either (reported; ``$HARNESS_ALLOW_UNVERIFIED=1`` copies it, and says so): copying
+  would give it a hash it never had. Sources are opened read-only: nothing in a source is moved or
   quarantined. Predictions travel with their record after the same check of their own hash
   (damaged ones stay behind, reported; a later merge fills in predictions DEST lacks for a
   record it holds identically).
@@ -25,8 +28,8 @@ and never replaces a record DEST already holds:
 
 Cells from a source pack are written to DEST as one loose record each (the store's write path;
 ``harness compact`` packs them later). Exit status: 0 when DEST now holds every source cell
-with equal numbers; 1 when something was not merged (a conflict, a damaged or unreadable source
-file, a busy cell); 2 for bad input (a source that is missing, unreadable or not a store, or
+with equal numbers; 1 when something was not merged (a conflict, a damaged, unreadable or
+unverified source file, a busy cell); 2 for bad input (a source that is missing, unreadable or not a store, or
 DEST itself), with nothing written.
 """
 
@@ -41,6 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from harness.common.errors import UserError
+from harness.store.paths import check_key
 
 if TYPE_CHECKING:  # the CLI imports this module to build its parser: no pyarrow until merge runs
     import pyarrow as pa
@@ -91,6 +95,7 @@ class MergeResult:
     corrupt: list[tuple[Path, str]] = field(default_factory=list)  # damaged source files (records, packs, predictions)
     unreadable: list[tuple[Path, str]] = field(default_factory=list)
     busy: list[tuple[SourceCell, str]] = field(default_factory=list)  # a live run in DEST holds the cell's lease
+    unverified_skipped: list[Path] = field(default_factory=list)  # source files without a content hash, not copied
     preds_copied: int = 0
     failures_left: int = 0  # failure notes in the sources, not merged
 
@@ -102,7 +107,7 @@ class MergeResult:
     @property
     def complete(self) -> bool:
         """DEST holds every source cell with equal numbers."""
-        return not (self.conflicts or self.corrupt or self.unreadable or self.busy)
+        return not (self.conflicts or self.corrupt or self.unreadable or self.busy or self.unverified_skipped)
 
     def summary(self) -> str:
         copied = f"{len(self.copied)} {'would be copied' if self.dry_run else 'copied'}"
@@ -110,6 +115,8 @@ class MergeResult:
                  f"{len(self.corrupt)} corrupt skipped"]
         if self.unreadable:
             parts.append(f"{len(self.unreadable)} unreadable skipped")
+        if self.unverified_skipped:
+            parts.append(f"{len(self.unverified_skipped)} unverified skipped")
         if self.busy:
             parts.append(f"{len(self.busy)} busy (being computed in DEST; merge again later)")
         head = "dry run, nothing written: " if self.dry_run else ""
@@ -212,22 +219,19 @@ def _read_all(store: Store, paths: list[Path], report: ReadReport, pack: bool) -
 
     def one(path: Path) -> tuple[pa.Table | None, bool, ReadReport]:
         mine = ReadReport()  # per file: tells a record without a hash from a verified one
-        return store._read(path, mine, pack=pack), mine.legacy == 0, mine
+        return store._read(path, mine, pack=pack), not mine.unverified_read, mine
 
     with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) * 2)) as pool:
         done = list(pool.map(one, paths))
     for _, _, mine in done:
-        report.damaged += mine.damaged
-        report.unreadable += mine.unreadable
-        report.verified += mine.verified
-        report.legacy += mine.legacy
-        report.packs += mine.packs
+        report.add(mine)
     return [(table, hashed) for table, hashed, _ in done]
 
 
 def _collect(report: ReadReport, result: MergeResult) -> None:
     result.corrupt += [(path, why) for path, why, _ in report.damaged]
     result.unreadable += report.unreadable
+    result.unverified_skipped += report.unverified
 
 
 class DestIndex:
@@ -252,7 +256,7 @@ class DestIndex:
             self._add_pack(path, table)
 
     def _loose(self, task: str, key: str) -> Path:
-        return self.dest.root / "records" / task / f"{key}.parquet"
+        return self.dest.loose_path(task, key)
 
     def _add_pack(self, path: Path, table: pa.Table | None) -> None:
         self.packs_seen.add(path)
@@ -307,15 +311,17 @@ def _show(value: float | None) -> str:
 def _source_predictions(cell: SourceCell, result: MergeResult) -> pa.Buffer | None:
     """The source's predictions file of ``cell`` as bytes, after checking its own hash; None
     when there is none, or when it is damaged or unreadable (reported)."""
-    from harness.store.codec import Damaged, Unreadable, _check_preds, _parse, _read_bytes
+    from harness.store.codec import Damaged, Unreadable, Unverified, _check_preds, _parse, _read_bytes
 
-    path = cell.source / "preds" / f"{cell.key}.parquet"
+    path = cell.source / "preds" / f"{check_key(cell.key)}.parquet"
     try:
         data = _read_bytes(path)
         _check_preds(_parse(data), verify=True)
         return data
     except FileNotFoundError:
         return None
+    except Unverified:
+        result.unverified_skipped.append(path)
     except Unreadable as exc:
         result.unreadable.append((path, str(exc)))
     except Damaged as exc:
@@ -356,8 +362,8 @@ def _write_record(dest: Store, cell: SourceCell) -> None:
     from harness.store.codec import encode_record
 
     data = encode_record(cell.table)
-    atomic_write_bytes(dest.root / "records" / cell.task / f"{cell.key}.parquet", lambda handle: handle.write(data))
-    (dest.root / "failed" / f"{cell.key}.json").unlink(missing_ok=True)
+    atomic_write_bytes(dest.loose_path(cell.task, cell.key), lambda handle: handle.write(data))
+    (dest.root / "failed" / f"{check_key(cell.key)}.json").unlink(missing_ok=True)
 
 
 def merge(sources: list[Path], dest: Store, dry_run: bool = False, run_id: str = "merge",
@@ -411,7 +417,7 @@ def _fill_predictions(dest: Store, cell: SourceCell, result: MergeResult, run_id
     the source's, under the cell's lease so that a run writing them meanwhile is not replaced."""
     from harness.store.lease import try_acquire
 
-    if not (cell.source / "preds" / f"{cell.key}.parquet").exists():
+    if not (cell.source / "preds" / f"{check_key(cell.key)}.parquet").exists():
         return
     lease = try_acquire(dest.lease_path(cell.key), run_id)
     if lease is None:

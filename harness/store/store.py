@@ -22,9 +22,14 @@ Guarantees (what the tests in tests/test_store_faults.py check):
   default); a file that cannot be *opened* (permission) is skipped with a warning, never
   quarantined; a reader that cannot move a damaged file only warns. Two readers quarantining the
   same file both succeed.
-- Not guaranteed: a record damaged on disk is lost (it is recomputed, not repaired); records
-  written before verification existed are read unverified (``harness fsck`` counts them,
-  ``harness compact`` packs them with a hash).
+- **unverified records decide nothing**: a record without its hash (written before hashes
+  existed, or edited and stripped of it) is skipped with one warning per read naming the count,
+  and its cell counts as missing; ``harness fsck`` counts it as a failure. Only
+  ``$HARNESS_ALLOW_UNVERIFIED=1`` reads such records (and lets ``harness compact`` pack them).
+- **names checked**: every cell key and task name that becomes a path goes through
+  :mod:`harness.store.paths` (a key ``../../x`` in a crafted pack is refused as damaged, never
+  joined to a path).
+- Not guaranteed: a record damaged on disk is lost (it is recomputed, not repaired).
 
 DuckDB and pandas read both layouts directly (a cell may briefly be in both while a compaction
 finishes; keep the row of ``records/`` then)::
@@ -58,6 +63,7 @@ from harness.store.codec import (
     Damaged,
     ReadReport,
     Unreadable,
+    Unverified,
     _check_preds,
     _parse,
     _read_bytes,
@@ -66,7 +72,9 @@ from harness.store.codec import (
     decode_record,
     encode_record,
     table_digest,
+    unverified_allowed,
 )
+from harness.store.paths import check_key, check_task
 
 TMP_STALE_S = 6 * 3600  # a temp file of another host (or an unparseable name) this old is abandoned
 AUTO_COMPACT = int(os.environ.get("HARNESS_COMPACT_THRESHOLD", "2000"))
@@ -78,12 +86,15 @@ def default_store() -> Path:
 
 class Store:
     def __init__(self, root: Path | str | None = None, *, verify: bool = True, auto_compact: int | None = None,
-                 quarantine: bool = True) -> None:
+                 quarantine: bool = True, allow_unverified: bool | None = None) -> None:
+        """``allow_unverified``: read records without a content hash (default: from
+        ``$HARNESS_ALLOW_UNVERIFIED``, off: they are skipped with a warning)."""
         self.root = Path(root) if root is not None else default_store()
         self.verify = verify
         self.may_quarantine = quarantine
+        self.allow_unverified = unverified_allowed() if allow_unverified is None else allow_unverified
         self.auto_compact = AUTO_COMPACT if auto_compact is None else auto_compact
-        self._memo: dict[Path, tuple[tuple[int, int, int], pa.Table]] = {}
+        self._memo: dict[Path, tuple[tuple[int, int, int], pa.Table, bool]] = {}
         self._pack_keys: dict[str, tuple[tuple[Any, ...], set[str]]] = {}
         self.last_read = ReadReport()
 
@@ -91,18 +102,24 @@ class Store:
         """Sent to pool workers without the read caches (they may hold a whole store)."""
         return {**self.__dict__, "_memo": {}, "_pack_keys": {}, "last_read": ReadReport()}
 
-    # -- paths -----------------------------------------------------------------------------
+    # -- paths (every key and task checked by harness.store.paths before it is joined) --------
     def record_path(self, cell: Cell) -> Path:
-        return self.root / "records" / cell.task / f"{cell.key}.parquet"
+        return self.loose_path(cell.task, cell.key)
+
+    def loose_path(self, task: str, key: str) -> Path:
+        return self.root / "records" / check_task(task) / f"{check_key(key)}.parquet"
 
     def preds_path(self, key: str) -> Path:
-        return self.root / "preds" / f"{key}.parquet"
+        return self.root / "preds" / f"{check_key(key)}.parquet"
 
     def failure_path(self, cell: Cell) -> Path:
-        return self.root / "failed" / f"{cell.key}.json"
+        return self.root / "failed" / f"{check_key(cell.key)}.json"
 
     def lease_path(self, key: str) -> Path:
-        return self.root / "leases" / f"{key}.lease"
+        return self.root / "leases" / f"{check_key(key)}.lease"
+
+    def compact_lease_path(self, task: str) -> Path:
+        return self.root / "leases" / f"compact~{check_task(task)}.lease"
 
     def ensure_writable(self) -> None:
         """Fail before any work when results could not be saved; clean up after killed writers."""
@@ -228,14 +245,16 @@ class Store:
         base = self.root / kind
         if tasks is None:
             return sorted(base.glob("*/*.parquet"))
-        return sorted(p for t in tasks for p in (base / t).glob("*.parquet"))
+        return sorted(p for t in tasks for p in (base / check_task(t)).glob("*.parquet"))
 
     def _read_loose(self, path: Path, report: ReadReport) -> pa.Table | None:
         return self._read(path, report, pack=False)
 
     def _read(self, path: Path, report: ReadReport, pack: bool) -> pa.Table | None:
         """One verified file, memoised by (inode, size, mtime); None if it is gone, unreadable or
-        damaged (then quarantined). The record's cell key must match its file name."""
+        damaged (then quarantined), or a record without a hash while those are not allowed
+        (counted in ``report.unverified``, left in place). The record's cell key and task must
+        match its file name and folder; a pack's rows must all be of its folder's task."""
         try:
             stat = path.stat()
         except FileNotFoundError:
@@ -246,7 +265,7 @@ class Store:
         signature = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
         cached = self._memo.get(path)
         if cached is not None and cached[0] == signature:
-            return cached[1]
+            return self._unverified(path, report, cached[1]) if not cached[2] else cached[1]
         try:
             data = _read_bytes(path)
             if pack:
@@ -266,14 +285,22 @@ class Store:
             report.damaged.append((path, str(exc), self.quarantine(path, str(exc), expect=stat)))
             return None
         table = table.replace_schema_metadata(None)  # checked; equal schemas then group in unify
+        self._memo[path] = (signature, table, verified)
+        if not verified:
+            return self._unverified(path, report, table)
         if pack:
             report.packs += 1
-        elif verified:
-            report.verified += 1
         else:
-            report.legacy += 1
-        self._memo[path] = (signature, table)
+            report.verified += 1
         return table
+
+    def _unverified(self, path: Path, report: ReadReport, table: pa.Table) -> pa.Table | None:
+        """A record without a hash: read only when allowed; counted either way."""
+        if self.allow_unverified:
+            report.unverified_read.append(path)
+            return table
+        report.unverified.append(path)
+        return None
 
     def _keys_in_packs(self, task: str) -> set[str]:
         packs = self.pack_files([task])
@@ -340,9 +367,12 @@ class Store:
         path = self.preds_path(key)
         try:
             table = _parse(_read_bytes(path))
-            _check_preds(table, self.verify)
+            _check_preds(table, self.verify, self.allow_unverified)
             return table.to_pandas()
         except (FileNotFoundError, Unreadable):
+            return None
+        except Unverified as exc:
+            print(f"warning: unverified predictions {path}: {exc}; not used", file=sys.stderr)
             return None
         except Damaged as exc:
             moved = self.quarantine(path, str(exc))

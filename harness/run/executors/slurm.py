@@ -4,21 +4,77 @@ ready cells (bases first, their dependents in a later array once the bases are s
 ``--slurm-backend local`` runs the very same submitit jobs as processes on this machine (the
 scheduler keeps at most ``--workers`` in flight): that is what the test suite runs, so CI needs no cluster. Each job runs
 :func:`harness.run.cell.run_leased` and writes its record into the store on the cluster's shared
-filesystem; submitit's own folder (``<store>/slurm/<run id>``) keeps the jobs' logs.
+filesystem.
+
+Submitit's own files are pickles that each job *executes* (the function, the cell, the store
+handle), so they live in a private folder of the run, never in the store: anyone who may write
+a (shared) store could otherwise plant or swap a pickle and run code as you on the cluster.
+:func:`job_folder` makes ``$HARNESS_SLURM_DIR/<run id>`` (default ``~/.cache/harness/slurm``;
+it must be on a filesystem the compute nodes read, as a home folder is) with mode 0700, and
+refuses to go on when that folder, or any folder above it, is owned by another user or writable by
+others (a sticky folder such as /tmp excepted): whoever can write a parent can rename the run's
+folder away and put their own in its place. The folder also keeps the jobs' logs.
 """
 
 from __future__ import annotations
 
+import os
+import stat
+import sys
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Sequence
 
+from harness.common.errors import UserError
 from harness.plan import registry
 from harness.run.executors.base import WorkerLost, require
 from harness.run.cell import Outcome, RunOptions, run_leased, usable_cores
 
 POLL_S = 1.0
 DEFAULT_CPUS = 4  # a task that declares no thread limit (a CNN) gets this many CPUs per job
+
+
+def job_base() -> Path:
+    """Where the runs' private job folders go: ``$HARNESS_SLURM_DIR``, else ``~/.cache/harness/slurm``
+    (the user's own home, not ``$HARNESS_CACHE``, which may be a folder shared with others)."""
+    return Path(os.environ.get("HARNESS_SLURM_DIR") or Path.home() / ".cache" / "harness" / "slurm")
+
+
+def job_folder(run_id: str) -> Path:
+    """The run's private folder for submitit's pickles and logs, created with mode 0700; a
+    UserError (nothing submitted) when it or a folder above it is not safe (see the module)."""
+    if not run_id or "/" in run_id or run_id.startswith("."):
+        raise UserError(f"run id {run_id!r} cannot name a folder")
+    base = job_base()
+    try:
+        base.mkdir(parents=True, exist_ok=True, mode=0o700)
+        base = base.resolve()
+        folder = base / run_id
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:
+            pass
+        info = folder.lstat()
+    except OSError as exc:
+        raise UserError(f"cannot make the SLURM job folder under {base} ({exc.strerror}); set $HARNESS_SLURM_DIR "
+                        "to a private folder the compute nodes can read") from None
+    me = os.geteuid()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != me or info.st_mode & 0o077:
+        what = ("is not a folder" if not stat.S_ISDIR(info.st_mode) else f"belongs to uid {info.st_uid}, not you"
+                if info.st_uid != me else f"has mode {stat.S_IMODE(info.st_mode):o}, not 700")
+        raise UserError(f"SLURM job folder {folder} {what}: its pickles run as you on the cluster; "
+                        "remove it or set $HARNESS_SLURM_DIR to a private folder")
+    for parent in (base, *base.parents):
+        info = parent.stat()
+        if info.st_uid not in (me, 0):
+            raise UserError(f"SLURM job files would sit under {parent}, which belongs to uid {info.st_uid}: its owner could "
+                            "swap the run's folder; set $HARNESS_SLURM_DIR to a private folder the compute nodes can read")
+        if info.st_mode & 0o022 and not info.st_mode & stat.S_ISVTX:
+            raise UserError(f"SLURM job files would sit under {parent}, which others may write (mode "
+                            f"{stat.S_IMODE(info.st_mode):o}): they could swap the run's folder; set $HARNESS_SLURM_DIR "
+                            "to a private folder the compute nodes can read")
+    return folder
 
 
 def array_slots(options: RunOptions) -> int:
@@ -37,8 +93,10 @@ class SlurmExecutor:
 
         self.submitit, self.store, self.since = submitit, store, since
         local = options.setting("slurm_backend", "slurm") == "local"
-        folder = store.root / "slurm" / options.run_id
-        self.executor = submitit.AutoExecutor(folder=folder, cluster="local" if local else "slurm")
+        self.folder = job_folder(options.run_id)
+        if options.progress:
+            print(f"SLURM job files and logs: {self.folder}", file=sys.stderr)
+        self.executor = submitit.AutoExecutor(folder=self.folder, cluster="local" if local else "slurm")
         on_gpu = options.device.startswith("cuda")
         parameters: dict[str, Any] = {"timeout_min": options.setting("time", 60), "nodes": 1, "tasks_per_node": 1,
                                       "gpus_per_node": options.setting("gpus_per_node", 1 if on_gpu else 0)}

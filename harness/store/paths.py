@@ -1,0 +1,63 @@
+"""The names that become paths in a store, and the one check every one of them passes.
+
+A store joins two kinds of names into paths: a cell key (``records/<task>/<key>.parquet``,
+``preds/<key>.parquet``, ``failed/<key>.json``, ``leases/<key>.lease``) and a task name (the
+folders of ``records/`` and ``packs/``, a compaction's lease). Both also arrive from outside: a
+pack or record copied from another machine (``harness merge``), a folder someone created in the
+store. A key of ``../../x`` joined unchecked writes outside the store, so every place that turns
+a key or a task into a path — the store's readers and writers, merge, compact, leases, fsck,
+predictions — checks it here first, and every file whose rows name anything else is refused as
+damaged (see :func:`harness.store.codec.check_names`).
+
+- a **cell key** is what :attr:`harness.plan.cells.Cell.key` makes: a sha256 hex digest, exactly
+  64 lowercase hexadecimal characters;
+- a **task name** follows the registry's rule for names that name folders (letters, digits and
+  ``_ - . +``, starting with a letter or digit, no ``..``), at most 200 characters.
+
+Light on purpose: ``harness merge`` imports this before it decides whether pyarrow is needed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from harness.common.errors import UserError
+
+KEY_PATTERN = r"^[0-9a-f]{64}$"
+TASK_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.+\-]{0,199}$"  # and no "..": see check_task
+_KEY = re.compile(KEY_PATTERN)
+_TASK = re.compile(TASK_PATTERN)
+
+
+class BadName(UserError):
+    """A cell key or task name that must not become a path (bad input: one line, exit 2)."""
+
+
+def shown(value: Any) -> str:
+    """A name as it may be printed: quoted, control characters escaped, cut at 70 characters."""
+    text = repr(value)
+    return text if len(text) <= 70 else text[:67] + "..."
+
+
+def is_key(value: Any) -> bool:
+    return isinstance(value, str) and _KEY.fullmatch(value) is not None
+
+
+def is_task(value: Any) -> bool:
+    return isinstance(value, str) and _TASK.fullmatch(value) is not None and ".." not in value
+
+
+def check_key(value: Any) -> str:
+    """``value`` if it is a cell key, else :class:`BadName` naming it."""
+    if not is_key(value):
+        raise BadName(f"cell key {shown(value)} is not a sha256 hex digest (64 lowercase hex characters)")
+    return value
+
+
+def check_task(value: Any) -> str:
+    """``value`` if it is a task name that may name a store folder, else :class:`BadName`."""
+    if not is_task(value):
+        raise BadName(f"task name {shown(value)} cannot name a store folder (letters, digits and _ - . + only, "
+                      "starting with a letter or digit, no '..')")
+    return value
