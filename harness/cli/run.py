@@ -23,6 +23,13 @@ def configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tasks", help="task or family names, comma-separated")
     p.add_argument("--methods", help="method (or family) names, comma-separated")
     p.add_argument("--claims", help="run exactly the cells these claims need: claim ids, family names or 'all'")
+    p.add_argument("--claim", action="append", default=[], metavar="'A > B'",
+                   help="a claim of your own on the run's tasks, decided like a declared one (e.g. 'cosent > sbert'; "
+                        "several comparisons joined by ';'); repeatable")
+    p.add_argument("--claim-metric", help="the metric of --claim (default: the tasks' primary metric)")
+    p.add_argument("--claims-file", action="append", default=[], metavar="FILE",
+                   help="a TOML file of claims of your own (the fields of tasks/<family>/claims.toml); without --claims "
+                        "or --tasks, run the cells its claims need")
     p.add_argument("--no-baseline", action="store_true", help="do not add the family's baseline method to --methods")
     p.add_argument("--seeds", help="auto (default): 3 per cell, and for each claim the run decides the seeds it needs at the "
                    "effect and spread already stored, within --budget; or a range: 0-4, 0,2,5")
@@ -178,7 +185,7 @@ def executor_options(args: argparse.Namespace, opts: dict[str, Any], device: str
 
 def cmd_run(args: argparse.Namespace) -> int:
     from harness.judge.claim_cells import cells_for_claims, claims_of_run, waiting_for_scale
-    from harness.judge.claims import select_claims
+    from harness.judge.claims import claims_from_text, select_claims
     from harness.plan.grid import baselines_to_add, check_size, expand, parse_seeds, validate_tasks
     from harness.run.cell import RunOptions
     from harness.run.device import resolve_device, resolve_scale
@@ -187,6 +194,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from harness.run.graph import Overwrite, plan
     from harness.run.scheduler import execute, summary
 
+    user_claims = _user_claims_files(args)
     request, opts = request_from_args(args)
     if opts["overwrite"] not in {o.value for o in Overwrite}:
         raise UserError(f"overwrite must be never, missing or always, got {opts['overwrite']!r}")
@@ -197,6 +205,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                          **executor_options(args, opts, device))
     store = open_store(args, for_reading=False)
     slots = planned_slots(options)
+    typed: list[Any] = []  # --claim
     with _said_as_warnings():  # what a task's check of your file read anyway (a trailing comma, …)
         if args.claims:
             seeds = None if opts["auto_seeds"] else parse_seeds(args.seeds)
@@ -218,8 +227,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                     print(f"baseline {', '.join(added)} added beside the methods asked for (--no-baseline to skip)")
             request.tasks = _tasks_that_decide(request, store)
             cells = expand(request)
+            typed = claims_from_text(args.claim, cells, args.claim_metric, request.scale) if args.claim else []
             if opts["auto_seeds"]:
-                claims = claims_of_run(sorted({c.task for c in cells}), sorted({c.method for c in cells}))
+                claims = claims_of_run(sorted({c.task for c in cells}), sorted({c.method for c in cells})) + typed
                 budget = opts["budget_s"] if opts["budget_s"] is not None else DEFAULT_BUDGET_S
                 cells = _with_claims_seeds(cells, claims, request.scale, store, budget, slots)
     _say_own_data_scale(cells)
@@ -240,8 +250,28 @@ def cmd_run(args: argparse.Namespace) -> int:
     for o in failed:
         print(f"  FAILED {one_line(o.cell.label())}: {one_line(o.error)}", file=sys.stderr)
     if not args.no_report:
-        _print_report(store, sorted({c.task for c in cells}), sorted({c.method for c in cells}), request.scale)
+        _print_report(store, sorted({c.task for c in cells}), sorted({c.method for c in cells}), request.scale, typed + user_claims)
     return 1 if failed else 0
+
+
+def _user_claims_files(args: argparse.Namespace) -> list[Any]:
+    """The claims of ``--claims-file`` files, registered beside the families' (so that every verb
+    and ``--claims`` sees them); without ``--claims`` or ``--tasks``, the run is theirs."""
+    from harness.judge.claims import load_claims_file
+    from harness.plan import registry
+
+    claims = []
+    for name in args.claims_file:
+        path = Path(name)
+        if not path.is_file():
+            raise UserError(f"--claims-file {name}: no such file")
+        claims += load_claims_file(path)
+        registry.register_claims(path.resolve())
+    if args.claim and (args.claims or not args.tasks and not getattr(args, "suite", None) and not args.suite_flag):
+        raise UserError("--claim compares methods on the run's tasks: give --tasks and --methods (a claims file goes with --claims-file)")
+    if claims and not args.claims and not args.tasks and not (args.suite or args.suite_flag):
+        args.claims = ",".join(c.id for c in claims)
+    return claims
 
 
 DEFAULT_BUDGET_S = 300.0  # --seeds auto on --tasks/--methods: extra seeds for claims, at most ~5 minutes of wall time
@@ -377,7 +407,7 @@ def _print_dry_run(the_plan: Any, store: Any, options: Any) -> None:
           + " (from stored timings of the same or similar cells)")
 
 
-def _print_report(store: Any, task_names: list[str], method_names: list[str], scale: str) -> None:
+def _print_report(store: Any, task_names: list[str], method_names: list[str], scale: str, extra: list[Any]) -> None:
     """The table of the scale just run (not the largest stored one), and the verdicts of the
     claims the run decides (every method they compare ran), with how many of them decided."""
     from harness.judge.claim_cells import claims_of_run
@@ -387,7 +417,7 @@ def _print_report(store: Any, task_names: list[str], method_names: list[str], sc
     from harness.report.page import published_columns, shown_metrics
 
     touching = claims_touching(task_names)
-    claims = claims_of_run(task_names, method_names)
+    claims = list({c.id: c for c in [*claims_of_run(task_names, method_names), *extra]}.values())
     records = store.load(task_names)
     for metric in shown_metrics(task_names, set(records["metric"]) if len(records) else None):
         table = tables.build_table(records, metric, scale=scale, published=published_columns(touching, metric))
@@ -397,6 +427,6 @@ def _print_report(store: Any, task_names: list[str], method_names: list[str], sc
         decided = sum(v.verdict != INCONCLUSIVE for v in verdicts)
         print(f"\nCLAIMS this run decides: {decided} of {len(verdicts)} decided")
         print("\n".join(verdict_text.verdict_lines(verdicts)))
-    others = len(touching) - len(claims)
+    others = len({c.id for c in touching} - {c.id for c in claims})
     if others:
         print(f"\n{others} more claim(s) read these tasks but compare methods this run did not run (`harness claims`).")

@@ -69,13 +69,14 @@ def waiting_for_scale(claims: list[Claim], scale: str) -> dict[str, list[str]]:
 
 
 def claims_of_run(task_names: list[str], method_names: list[str]) -> list[Claim]:
-    """The claims a run of these tasks and methods can decide: they read some of its tasks and
-    every method they compare (or check) is among the run's. Other claims touching the tasks
-    are for another run."""
+    """The claims a run of these tasks and methods can decide: every task they read and every
+    method they compare (or check) is among the run's. Other claims touching the tasks are for
+    another run (``harness claims`` shows them all)."""
     from harness.judge.claims import claims_touching
 
-    ran = set(method_names)
-    return [c for c in claims_touching(task_names) if {side.spec.name for row in sides(c) for side in row} <= ran]
+    tasks, ran = set(task_names), set(method_names)
+    return [c for c in claims_touching(task_names)
+            if {side.task for row in sides(c) for side in row} <= tasks and {side.spec.name for row in sides(c) for side in row} <= ran]
 
 
 def undecided_tasks(claims: list[Claim], task_names: list[str], scale: str) -> dict[str, list[str]]:

@@ -344,3 +344,36 @@ def select_claims(spec: list[str]) -> list[Claim]:
     if not chosen:
         raise UserError(f"no claims declared for {', '.join(spec)}")
     return list(chosen.values())
+
+
+def claims_from_text(texts: list[str], cells: list[Any], metric: str | None, scale: str) -> list[Claim]:
+    """Claims typed on the command line (``--claim "cosent > sbert"``), on the tasks of the run
+    that the compared methods apply to, at their task params and the run's scale, decided with
+    the same statistics as a declared claim. The metric is ``metric``, else the tasks' shared
+    primary metric."""
+    out = []
+    for number, text in enumerate(texts, 1):
+        comparisons = [parse_comparison(part.strip(), f"--claim {text!r}") for part in text.split(";") if part.strip()]
+        names = {side.name for cmp in comparisons for side in (cmp.a, cmp.b)}
+        missing = sorted(names - {c.method for c in cells})
+        if missing:
+            raise UserError(f"--claim {text!r}: {', '.join(missing)} not run here; add it to --methods")
+        mine = [c for c in cells if all(registry.get_method(n).applies_to(registry.get_task(c.task)) for n in names)]
+        params: dict[str, dict[str, Any]] = {}
+        for cell in mine:
+            if params.setdefault(cell.task, cell.task_params) != cell.task_params:
+                raise UserError(f"--claim {text!r}: {cell.task} runs with several task params here; give one value per param")
+        if not params:
+            raise UserError(f"--claim {text!r}: none of the run's tasks takes {', '.join(sorted(names))}; check --tasks/--methods")
+        primaries = {registry.get_task(t).primary_metric for t in params}
+        chosen = metric or (primaries.pop() if len(primaries) == 1 else "")
+        if not chosen:
+            raise UserError(f"--claim {text!r}: the tasks' primary metrics differ ({', '.join(sorted(primaries))}); name one with --claim-metric")
+        shared = {k: v for k, v in next(iter(params.values())).items() if all(p.get(k) == v for p in params.values())}
+        if any(p != shared for p in params.values()):
+            raise UserError(f"--claim {text!r}: its tasks run at different task params; claim one task at a time")
+        entry = {"id": f"cli-{number}", "title": "a claim given on the command line", "url": "", "date": "", "sentence": text,
+                 "tasks": sorted(params), "task_params": shared, "compare": [c.label() for c in comparisons], "metric": chosen,
+                 "scales": [scale]}
+        out.append(claim_from_dict(entry, "--claim"))
+    return out

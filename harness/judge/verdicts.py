@@ -121,6 +121,8 @@ class RecordIndex:
 def run_command(claim: Claim, scale: str, seeds: int | None = None) -> str:
     """The one command that runs every cell ``claim`` needs at ``scale`` (cached cells are skipped)."""
     more = f" --seeds 0-{seeds - 1}" if seeds else ""
+    if claim.source == "--claim":  # typed on the command line: it is not registered under its id
+        return f"the same harness run with --scale {scale}{more or ' --seeds auto'}"
     return f"harness run --claims {claim.id} --scale {scale}{more}"
 
 
