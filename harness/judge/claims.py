@@ -86,7 +86,7 @@ class Check:
 PROTOCOL_KEYS = ("backbone", "pretraining", "pooling", "data", "model", "optimiser", "epochs", "selection", "seeds",
                  "procedure", "implementation", "precision")
 CLAIM_KEYS = ("id", "title", "url", "date", "sentence", "kind", "side", "tasks", "task_params", "compare", "metric",
-              "min_delta", "min_seeds", "scales", "task_scales", "pairing", "require", "aggregate", "unlearned_baseline",
+              "min_delta", "min_seeds", "scales", "task_scales", "pairing", "require", "aggregate", "across", "unlearned_baseline",
               "checks", "published", "published_label", "published_task", "published_scale", "published_task_params",
               "published_by_task", "note", "protocol", "article_protocol", "depends_on")
 SIDES = ("article", "paper")  # whose sentence: the article's own, or a paper's that the article discusses
@@ -125,6 +125,7 @@ class Claim:
     side: str = "article"
     require: str = "all"
     aggregate: str = ""  # "mean": compare the per-seed mean over the claim's tasks (the sentence is about the average)
+    across: str = ""  # "increasing": the effect A − B grows from each task to the next, in the order the tasks are listed
     unlearned_baseline: str = ""  # a metric of the same cells: tasks where no compared method beats it are left out
     note: str = ""
     source: str = ""  # the file it came from
@@ -261,6 +262,7 @@ def claim_from_dict(entry: dict[str, Any], source: str) -> Claim:
             pairing=_choice(entry.get("pairing", "seeds"), ("seeds", "examples"), "pairing", where),
             require=_choice(entry.get("require", "all"), REQUIRE, "require", where),
             aggregate=_choice(entry.get("aggregate", ""), ("", "mean"), "aggregate", where),
+            across=_choice(entry.get("across", ""), ("", "increasing"), "across", where),
             unlearned_baseline=str(entry.get("unlearned_baseline", "")),
         )
     if kind == "value":
