@@ -218,7 +218,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 raise UserError(f"no cell of these claims decides at scale {request.scale}; try --scale full")
             validate_tasks(cells)
             if opts["auto_seeds"]:
-                cells = _with_claims_seeds(cells, claims, request.scale, store, opts["budget_s"], slots)
+                cells = _with_claims_seeds(cells, claims, request.scale, store, opts["budget_s"], slots, "each claim's default (≥ 5)")
         else:
             if not args.no_baseline:
                 added = baselines_to_add(request.tasks, request.methods)
@@ -302,7 +302,8 @@ def _tasks_that_decide(request: Any, store: Any) -> list[str]:
     return [t.name for t in selected if t.name not in left]
 
 
-def _with_claims_seeds(cells: list[Any], claims: list[Any], scale: str, store: Any, budget_s: float | None, slots: int) -> list[Any]:
+def _with_claims_seeds(cells: list[Any], claims: list[Any], scale: str, store: Any, budget_s: float | None, slots: int,
+                       base: str = "3 per cell") -> list[Any]:
     """``cells`` and, for each claim the budget affords (cheapest first), the cells of the seeds
     it needs (``--seeds auto``); the claims it does not afford are named with their command."""
     from harness.judge.power import affordable, needs
@@ -315,7 +316,7 @@ def _with_claims_seeds(cells: list[Any], claims: list[Any], scale: str, store: A
     all_needs = needs(claims, scale, reader, store)
     chosen, deferred = affordable(all_needs, None if budget_s is None else budget_s * max(1, slots))
     more = [n for n in chosen if n.cells]
-    print("seeds auto: 3 per cell" + ("; for the claims this run decides, the seeds each needs (from the seed variance "
+    print(f"seeds auto: {base}" + ("; for the claims this run decides, the seeds each needs (from the seed variance "
                                       "stored): " + "; ".join(f"{n.claim.id}: " + ", ".join(f"{t} × {k}" for t, k in n.seeds.items())
                                                                for n in more) if more else ""))
     for need in deferred:
