@@ -399,3 +399,21 @@ def test_non_finite_scores_fail_the_cell_instead_of_scoring_argmax(tmp_path) -> 
         assert not len(store.load()) and store.has_failed(outcome.cell)
     finally:
         registry._methods.pop("nan_scores_test", None)
+
+
+def test_can_batch_corrects_the_unconfident_rows_together() -> None:
+    """can_batch stacks every unconfident row under A₀ at once; with one unconfident row it is
+    CAN itself, with several the rows see each other's mass in the column step."""
+    import numpy as np
+
+    from methods.longtail.can import CAN, CANBatch
+
+    rng = np.random.default_rng(0)
+    a0, q = rng.dirichlet(np.ones(4), 12), np.array([0.4, 0.3, 0.2, 0.1])
+    one, many = rng.dirichlet(np.ones(4), 1), rng.dirichlet(np.ones(4), 3)
+    np.testing.assert_allclose(CANBatch().correct(a0, one, q), CAN().correct(a0, one, q), rtol=1e-12)
+    stack = np.vstack([a0, many])  # one round written out: columns to q, then rows to 1
+    s = stack / stack.sum(0) * q
+    expected = (s / s.sum(1, keepdims=True))[len(a0):]
+    np.testing.assert_allclose(CANBatch().correct(a0, many, q), expected, rtol=1e-12)
+    assert not np.allclose(CANBatch().correct(a0, many, q), CAN().correct(a0, many, q))

@@ -468,3 +468,12 @@ def test_importing_merge_stays_light() -> None:
     code = "import sys, harness.store.merge; print(sorted(m for m in ('pyarrow', 'pandas', 'numpy', 'torch') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_records_only_leaves_the_predictions_behind(pristine, tmp_path: Path) -> None:
+    """What the committed store is built with: the records of a run, without its per-example outputs."""
+    source = _store_of(pristine, tmp_path / "src", pristine[1][:2])
+    assert len(list((source.root / "preds").glob("*.parquet"))) == 2
+    dest = tmp_path / "dest"
+    assert _merge(str(source.root), "--into", str(dest), "--records-only") == 0
+    assert Store(dest).load([TASK])["cell_key"].nunique() == 2 and not list((dest / "preds").glob("*.parquet"))

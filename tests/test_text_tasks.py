@@ -7,6 +7,7 @@ import math
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -142,11 +143,13 @@ def test_registration_is_torch_free():
     assert out.stdout.strip() == "False"
 
 
-def test_compacting_the_embedding_table_keeps_every_logit(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """The n-gram table keeps only the rows some text uses (the optimiser's states shrink with
-    it); the test logits are bit-identical to training on the whole table."""
+def test_compact_table_and_row_adam_keep_every_logit(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The n-gram table keeps only the rows some text uses, and RowSparseAdam replaces torch's
+    SparseAdam: the test logits are bit-identical to training the whole table with SparseAdam."""
     import numpy as np
     import pandas as pd
+
+    import torch
 
     import tasks.longtail._text_model as text_model
     from harness.plan.cells import Cell
@@ -158,6 +161,7 @@ def test_compacting_the_embedding_table_keeps_every_logit(monkeypatch: pytest.Mo
         assert run_cell(cell, Store(store), RunOptions(progress=False)).status.value == "ok"
         return np.stack(pd.read_parquet(store / "preds" / f"{cell.key}.parquet")["logits"].to_numpy())
 
-    compacted = logits(tmp_path / "a")
+    ours = logits(tmp_path / "a")
     monkeypatch.setattr(text_model, "compact", lambda model, *bags: (model, list(bags)))
-    assert np.array_equal(compacted, logits(tmp_path / "b"))
+    monkeypatch.setattr(text_model, "RowSparseAdam", torch.optim.SparseAdam)
+    assert np.array_equal(ours, logits(tmp_path / "b"))

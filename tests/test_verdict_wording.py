@@ -156,3 +156,19 @@ def test_no_published_number_beside_another_protocol() -> None:
         if beside:
             c = verdict.claim
             assert any(e.task == c.published_task and e.scale == c.published_scale for e in verdict.evidence)
+
+
+def test_an_effect_that_grows_across_tasks(three_tasks: list[str]) -> None:
+    """"The gain grows with the number of classes": the effect A − B on each task against the
+    next, paired over seeds (not two separate verdicts that happen to differ)."""
+    gains = {"fake-task": 0.00, "fake-task-2": 0.03, "fake-task-3": 0.06}
+    rows = []
+    for i, task in enumerate(three_tasks):
+        base = _noisy(0.5, 6, 0.01, 30 + i)
+        rows += _task_rows(task, "0.1", base) + _task_rows(task, "0.9", [b + gains[task] + e for b, e in zip(base, _noisy(0, 6, 0.003, 40 + i))])
+    claim = {"tasks": three_tasks, "compare": f"{A} > {B}", "across": "increasing"}
+    v = _judge(claim, rows)
+    assert v.verdict == SUPPORTED and [e.task for e in v.evidence] == ["fake-task-2 vs fake-task", "fake-task-3 vs fake-task-2"]
+    assert all(e.stats.diff == pytest.approx(0.03, abs=0.01) for e in v.evidence)
+    shrinking = _judge({**claim, "tasks": list(reversed(three_tasks))}, rows)  # listed the other way round
+    assert shrinking.verdict == REFUTED

@@ -94,6 +94,7 @@ def configure_merge(p: argparse.ArgumentParser) -> None:
     p.add_argument("--into", "--store", dest="into", metavar="DEST",
                    help="the store to merge into (default $HARNESS_STORE or results/runs)")
     p.add_argument("--dry-run", action="store_true", help="print what would be copied and the conflicts; write nothing")
+    p.add_argument("--records-only", action="store_true", help="copy records, not per-example predictions (what results/store keeps)")
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
@@ -115,7 +116,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
     dest = Store(dest_root, quarantine=not args.dry_run, auto_compact=0)
     if not args.dry_run:
         dest.ensure_writable()
-    result = merge(sources, dest, dry_run=args.dry_run)
+    result = merge(sources, dest, dry_run=args.dry_run, predictions=not args.records_only)
     for conflict in result.conflicts:
         print(conflict.line())
     for path, why in result.corrupt:

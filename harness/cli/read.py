@@ -71,6 +71,7 @@ def configure_table(p: argparse.ArgumentParser) -> None:
 
 def configure_claims(p: argparse.ArgumentParser) -> None:
     p.add_argument("--family", help="only this family's claims")
+    p.add_argument("--claims-file", metavar="FILE", help="the claims of this TOML file of your own, instead of the declared ones")
     p.add_argument("--format", choices=["text", "json"], default="text")
 
     store_arg(p)
@@ -136,10 +137,15 @@ def cmd_table(args: argparse.Namespace) -> int:
 
 def cmd_claims(args: argparse.Namespace) -> int:
     from harness.report import verdict_text
-    from harness.judge.claims import all_claims
+    from harness.judge.claims import all_claims, load_claims_file
     from harness.judge.verdicts import verdicts_from_store
 
-    claims = all_claims(args.family)
+    if args.claims_file:
+        if not Path(args.claims_file).is_file():
+            raise UserError(f"--claims-file {args.claims_file}: no such file")
+        claims = load_claims_file(Path(args.claims_file))
+    else:
+        claims = all_claims(args.family)
     if not claims:
         raise UserError(f"no claims declared{' for family ' + args.family if args.family else ''}")
     verdicts = verdicts_from_store(claims, open_store(args))

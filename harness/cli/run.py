@@ -23,8 +23,19 @@ def configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tasks", help="task or family names, comma-separated")
     p.add_argument("--methods", help="method (or family) names, comma-separated")
     p.add_argument("--claims", help="run exactly the cells these claims need: claim ids, family names or 'all'")
+    p.add_argument("--claim", action="append", default=[], metavar="'A > B'",
+                   help="a claim of your own on the run's tasks, decided like a declared one (e.g. 'cosent > sbert'; "
+                        "several comparisons joined by ';'); repeatable")
+    p.add_argument("--claim-metric", help="the metric of --claim (default: the tasks' primary metric)")
+    p.add_argument("--claims-file", action="append", default=[], metavar="FILE",
+                   help="a TOML file of claims of your own (the fields of tasks/<family>/claims.toml); without --claims "
+                        "or --tasks, run the cells its claims need")
     p.add_argument("--no-baseline", action="store_true", help="do not add the family's baseline method to --methods")
-    p.add_argument("--seeds", help="e.g. 0-4 or 0,2,5 (default 0-2)")
+    p.add_argument("--seeds", help="auto (default): 3 per cell, and for each claim the run decides the seeds it needs at the "
+                   "effect and spread already stored, within --budget; or a range: 0-4, 0,2,5")
+    p.add_argument("--budget", type=float, metavar="MINUTES",
+                   help="--seeds auto: the estimated minutes the run may spend on claims' extra seeds (default 5 for "
+                        "--tasks/--methods, none for --claims; 0: no extra seeds)")
     p.add_argument("--scale", choices=["smoke", "small", "full", "auto"], help="default auto: full with CUDA, else small")
     p.add_argument("--param", action="append", default=[], metavar="[OWNER.]NAME=V1,V2", help="a param value or grid; repeatable")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="default auto")
@@ -121,7 +132,13 @@ def request_from_args(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0 or timeout == float("inf")):
         raise UserError(f"--timeout must be a positive number of seconds, got {timeout!r}")
     max_cells = _count(args.max_cells, "--max-cells", 1) if getattr(args, "max_cells", None) is not None else MAX_CELLS
-    request = RunRequest(tasks, methods, parse_seeds(pick(args.seeds, "seeds", "0-2")), pick(args.scale, "scale", "auto"), specs, max_cells)
+    seeds = pick(args.seeds, "seeds", "auto")
+    auto = seeds == "auto"
+    request = RunRequest(tasks, methods, parse_seeds("0-2" if auto else seeds), pick(args.scale, "scale", "auto"), specs, max_cells)
+    budget = getattr(args, "budget", None)
+    if budget is not None and (not auto or not budget >= 0 or budget == float("inf")):
+        raise UserError(f"--budget takes a number of minutes >= 0 and goes with --seeds auto, got {budget!r}"
+                        + ("" if auto else f" with --seeds {seeds}"))
     options = {
         "device": pick(args.device, "device", "auto"),
         "workers": workers,
@@ -129,6 +146,8 @@ def request_from_args(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
         "timeout": timeout,
         "executor": pick(getattr(args, "executor", None), "executor", "auto"),
         "retries": _count(pick(getattr(args, "retries", None), "retries", 0), "--retries", 0),
+        "auto_seeds": auto,
+        "budget_s": None if budget is None else 60.0 * budget,
     }
     return request, options
 
@@ -165,22 +184,31 @@ def executor_options(args: argparse.Namespace, opts: dict[str, Any], device: str
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from harness.run.device import resolve_device, resolve_scale
-    from harness.judge.claims import select_claims
-    from harness.run.executors import require as require_executor
-    from harness.run.graph import Overwrite, plan
-    from harness.judge.claim_cells import cells_for_claims, waiting_for_scale
+    from harness.judge.claim_cells import cells_for_claims, claims_of_run, waiting_for_scale
+    from harness.judge.claims import claims_from_text, select_claims
     from harness.plan.grid import baselines_to_add, check_size, expand, parse_seeds, validate_tasks
     from harness.run.cell import RunOptions
+    from harness.run.device import resolve_device, resolve_scale
+    from harness.run.executors import planned_slots
+    from harness.run.executors import require as require_executor
+    from harness.run.graph import Overwrite, plan
     from harness.run.scheduler import execute, summary
 
+    user_claims = _user_claims_files(args)
     request, opts = request_from_args(args)
     if opts["overwrite"] not in {o.value for o in Overwrite}:
         raise UserError(f"overwrite must be never, missing or always, got {opts['overwrite']!r}")
     request.scale, why = resolve_scale(request.scale)
+    # a dry run may plan a GPU run on a machine without one
+    device = "cuda" if args.dry_run and opts["device"] == "cuda" else resolve_device(opts["device"])
+    options = RunOptions(device=device, workers=opts["workers"], timeout_s=opts["timeout"], progress=True,
+                         **executor_options(args, opts, device))
+    store = open_store(args, for_reading=False)
+    slots = planned_slots(options)
+    typed: list[Any] = []  # --claim
     with _said_as_warnings():  # what a task's check of your file read anyway (a trailing comma, …)
         if args.claims:
-            seeds = parse_seeds(args.seeds) if args.seeds else None
+            seeds = None if opts["auto_seeds"] else parse_seeds(args.seeds)
             claims = select_claims(csv_list(args.claims))
             check_size(_claim_cells_at_most(claims, seeds), f"{len(claims)} claims", request.max_cells)
             cells = cells_for_claims(claims, request.scale, seeds)
@@ -189,19 +217,22 @@ def cmd_run(args: argparse.Namespace) -> int:
             if not cells:
                 raise UserError(f"no cell of these claims decides at scale {request.scale}; try --scale full")
             validate_tasks(cells)
+            if opts["auto_seeds"]:
+                cells = _with_claims_seeds(cells, claims, request.scale, store, opts["budget_s"], slots, "each claim's default (≥ 5)")
         else:
             if not args.no_baseline:
                 added = baselines_to_add(request.tasks, request.methods)
                 if added:
                     request.methods += added
                     print(f"baseline {', '.join(added)} added beside the methods asked for (--no-baseline to skip)")
+            request.tasks = _tasks_that_decide(request, store)
             cells = expand(request)
-    # a dry run may plan a GPU run on a machine without one
-    device = "cuda" if args.dry_run and opts["device"] == "cuda" else resolve_device(opts["device"])
-    options = RunOptions(device=device, workers=opts["workers"], timeout_s=opts["timeout"], progress=True,
-                         **executor_options(args, opts, device))
+            typed = claims_from_text(args.claim, cells, args.claim_metric, request.scale) if args.claim else []
+            if opts["auto_seeds"]:
+                claims = claims_of_run(sorted({c.task for c in cells}), sorted({c.method for c in cells})) + typed
+                budget = opts["budget_s"] if opts["budget_s"] is not None else DEFAULT_BUDGET_S
+                cells = _with_claims_seeds(cells, claims, request.scale, store, budget, slots)
     _say_own_data_scale(cells)
-    store = open_store(args, for_reading=False)
     the_plan = plan(cells, store, Overwrite(opts["overwrite"]))
     print(f"{why}; {len(cells)} cells asked for: {the_plan.summary()}")
     if args.dry_run:
@@ -219,9 +250,85 @@ def cmd_run(args: argparse.Namespace) -> int:
     for o in failed:
         print(f"  FAILED {one_line(o.cell.label())}: {one_line(o.error)}", file=sys.stderr)
     if not args.no_report:
-        touched = sorted({c.task for c in cells})
-        _print_report(store, touched, request.scale)
+        _print_report(store, sorted({c.task for c in cells}), sorted({c.method for c in cells}), request.scale, typed + user_claims)
     return 1 if failed else 0
+
+
+def _user_claims_files(args: argparse.Namespace) -> list[Any]:
+    """The claims of ``--claims-file`` files, registered beside the families' (so that every verb
+    and ``--claims`` sees them); without ``--claims`` or ``--tasks``, the run is theirs."""
+    from harness.judge.claims import load_claims_file
+    from harness.plan import registry
+
+    claims = []
+    for name in args.claims_file:
+        path = Path(name)
+        if not path.is_file():
+            raise UserError(f"--claims-file {name}: no such file")
+        claims += load_claims_file(path)
+        registry.register_claims(path.resolve())
+    if args.claim and (args.claims or not args.tasks and not getattr(args, "suite", None) and not args.suite_flag):
+        raise UserError("--claim compares methods on the run's tasks: give --tasks and --methods (a claims file goes with --claims-file)")
+    if claims and not args.claims and not args.tasks and not (args.suite or args.suite_flag):
+        args.claims = ",".join(c.id for c in claims)
+    return claims
+
+
+DEFAULT_BUDGET_S = 300.0  # --seeds auto on --tasks/--methods: extra seeds for claims, at most ~5 minutes of wall time
+
+
+def _tasks_that_decide(request: Any, store: Any) -> list[str]:
+    """The tasks a family name selects, less those on which no claim of the run decides at its
+    scale (CIFAR-10-LT at small): each is named, with the command that decides its claims and
+    an estimate. A task named in ``--tasks`` is always run."""
+    from harness.judge.claim_cells import cells_for_claims, claims_of_run, undecided_tasks
+    from harness.judge.claims import all_claims
+    from harness.plan import registry
+    from harness.plan.contract import SCALE_ORDER
+    from harness.run.estimate import estimate_seconds
+
+    selected = [t for t in registry.select_tasks(request.tasks) if t.in_default_grid or t.name in request.tasks]
+    named = {registry.get_task(n).name for n in request.tasks if n not in registry.families()}
+    methods = [m.name for m in registry.select_methods(request.methods)]
+    claims = claims_of_run([t.name for t in selected], methods)
+    left = {t: ids for t, ids in undecided_tasks(claims, [t.name for t in selected], request.scale).items() if t not in named}
+    for task, ids in left.items():
+        chosen = [c for c in all_claims() if c.id in ids]
+        scale = next(s for s in SCALE_ORDER if any(s in c.deciding_scales(task) for c in chosen))
+        seconds = sum(estimate_seconds(c, store) for c in cells_for_claims(chosen, scale) if c.task == task)
+        print(f"{task} left out at scale {request.scale}: its claims ({', '.join(ids)}) decide at {scale} — "
+              f"harness run --claims {','.join(ids)} --scale {scale} (about {_duration(seconds)} of cell time estimated); "
+              f"name it in --tasks to run it here anyway")
+    return [t.name for t in selected if t.name not in left]
+
+
+def _with_claims_seeds(cells: list[Any], claims: list[Any], scale: str, store: Any, budget_s: float | None, slots: int,
+                       base: str = "3 per cell") -> list[Any]:
+    """``cells`` and, for each claim the budget affords (cheapest first), the cells of the seeds
+    it needs (``--seeds auto``); the claims it does not afford are named with their command."""
+    from harness.judge.power import affordable, needs
+    from harness.report.html import COMMITTED_STORE
+    from harness.store.store import Store
+    from harness.store.union import StoreUnion
+
+    reader = store if Path(store.root).resolve() == COMMITTED_STORE.resolve() or not COMMITTED_STORE.is_dir() \
+        else StoreUnion([store, Store(COMMITTED_STORE, quarantine=False)])
+    all_needs = needs(claims, scale, reader, store)
+    chosen, deferred = affordable(all_needs, None if budget_s is None else budget_s * max(1, slots))
+    more = [n for n in chosen if n.cells]
+    print(f"seeds auto: {base}" + ("; for the claims this run decides, the seeds each needs (from the seed variance "
+                                      "stored): " + "; ".join(f"{n.claim.id}: " + ", ".join(f"{t} × {k}" for t, k in n.seeds.items())
+                                                               for n in more) if more else ""))
+    for need in deferred:
+        print(f"  not within this run's budget: {need.describe()}" if need.decidable else f"  {need.describe()}")
+    by_key = {c.key: c for c in cells}
+    for need in chosen:
+        by_key.update((c.key, c) for c in need.cells)
+    return list(by_key.values())
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 3600:.1f} h" if seconds >= 5400 else f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
 
 @contextmanager
@@ -301,20 +408,26 @@ def _print_dry_run(the_plan: Any, store: Any, options: Any) -> None:
           + " (from stored timings of the same or similar cells)")
 
 
-def _print_report(store: Any, task_names: list[str], scale: str) -> None:
-    """The table of the scale just run (not the largest stored one) and the verdicts it touches."""
-    from harness.report import tables, verdict_text
+def _print_report(store: Any, task_names: list[str], method_names: list[str], scale: str, extra: list[Any]) -> None:
+    """The table of the scale just run (not the largest stored one), and the verdicts of the
+    claims the run decides (every method they compare ran), with how many of them decided."""
+    from harness.judge.claim_cells import claims_of_run
     from harness.judge.claims import claims_touching
+    from harness.judge.verdicts import INCONCLUSIVE, verdicts_from_store
+    from harness.report import tables, verdict_text
     from harness.report.page import published_columns, shown_metrics
-    from harness.judge.verdicts import verdicts_from_store
 
-    claims = claims_touching(task_names)
+    touching = claims_touching(task_names)
+    claims = list({c.id: c for c in [*claims_of_run(task_names, method_names), *extra]}.values())
     records = store.load(task_names)
     for metric in shown_metrics(task_names, set(records["metric"]) if len(records) else None):
-        table = tables.build_table(records, metric, scale=scale, published=published_columns(claims, metric))
+        table = tables.build_table(records, metric, scale=scale, published=published_columns(touching, metric))
         print(f"\n{tables.render(table, 'md')}")
     if claims:
-        print("\nCLAIMS")
-        print("\n".join(verdict_text.verdict_lines(verdicts_from_store(claims, store))))
-
-
+        verdicts = verdicts_from_store(claims, store)
+        decided = sum(v.verdict != INCONCLUSIVE for v in verdicts)
+        print(f"\nCLAIMS this run decides: {decided} of {len(verdicts)} decided")
+        print("\n".join(verdict_text.verdict_lines(verdicts)))
+    others = len({c.id for c in touching} - {c.id for c in claims})
+    if others:
+        print(f"\n{others} more claim(s) read these tasks but compare methods this run did not run (`harness claims`).")

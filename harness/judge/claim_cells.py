@@ -66,3 +66,26 @@ def waiting_for_scale(claims: list[Claim], scale: str) -> dict[str, list[str]]:
         if waiting:
             out[claim.id] = waiting
     return out
+
+
+def claims_of_run(task_names: list[str], method_names: list[str]) -> list[Claim]:
+    """The claims a run of these tasks and methods can decide: every task they read and every
+    method they compare (or check) is among the run's. Other claims touching the tasks are for
+    another run (``harness claims`` shows them all)."""
+    from harness.judge.claims import claims_touching
+
+    tasks, ran = set(task_names), set(method_names)
+    return [c for c in claims_touching(task_names)
+            if {side.task for row in sides(c) for side in row} <= tasks and {side.spec.name for row in sides(c) for side in row} <= ran]
+
+
+def undecided_tasks(claims: list[Claim], task_names: list[str], scale: str) -> dict[str, list[str]]:
+    """Task → the claims that read it, for the tasks on which none of ``claims`` decides at
+    ``scale`` (CIFAR-10-LT at small: its claims decide at full only). A task no claim reads is
+    not in it (its cells fill tables)."""
+    out: dict[str, list[str]] = {}
+    for task in task_names:
+        reading = [c for c in claims if task in (c.tasks or tuple(k.task for k in c.checks))]
+        if reading and all(scale not in c.deciding_scales(task) for c in reading):
+            out[task] = [c.id for c in reading]
+    return out

@@ -86,7 +86,7 @@ class Check:
 PROTOCOL_KEYS = ("backbone", "pretraining", "pooling", "data", "model", "optimiser", "epochs", "selection", "seeds",
                  "procedure", "implementation", "precision")
 CLAIM_KEYS = ("id", "title", "url", "date", "sentence", "kind", "side", "tasks", "task_params", "compare", "metric",
-              "min_delta", "min_seeds", "scales", "task_scales", "pairing", "require", "aggregate", "unlearned_baseline",
+              "min_delta", "min_seeds", "scales", "task_scales", "pairing", "require", "aggregate", "across", "unlearned_baseline",
               "checks", "published", "published_label", "published_task", "published_scale", "published_task_params",
               "published_by_task", "note", "protocol", "article_protocol", "depends_on")
 SIDES = ("article", "paper")  # whose sentence: the article's own, or a paper's that the article discusses
@@ -125,6 +125,7 @@ class Claim:
     side: str = "article"
     require: str = "all"
     aggregate: str = ""  # "mean": compare the per-seed mean over the claim's tasks (the sentence is about the average)
+    across: str = ""  # "increasing": the effect A − B grows from each task to the next, in the order the tasks are listed
     unlearned_baseline: str = ""  # a metric of the same cells: tasks where no compared method beats it are left out
     note: str = ""
     source: str = ""  # the file it came from
@@ -261,6 +262,7 @@ def claim_from_dict(entry: dict[str, Any], source: str) -> Claim:
             pairing=_choice(entry.get("pairing", "seeds"), ("seeds", "examples"), "pairing", where),
             require=_choice(entry.get("require", "all"), REQUIRE, "require", where),
             aggregate=_choice(entry.get("aggregate", ""), ("", "mean"), "aggregate", where),
+            across=_choice(entry.get("across", ""), ("", "increasing"), "across", where),
             unlearned_baseline=str(entry.get("unlearned_baseline", "")),
         )
     if kind == "value":
@@ -344,3 +346,36 @@ def select_claims(spec: list[str]) -> list[Claim]:
     if not chosen:
         raise UserError(f"no claims declared for {', '.join(spec)}")
     return list(chosen.values())
+
+
+def claims_from_text(texts: list[str], cells: list[Any], metric: str | None, scale: str) -> list[Claim]:
+    """Claims typed on the command line (``--claim "cosent > sbert"``), on the tasks of the run
+    that the compared methods apply to, at their task params and the run's scale, decided with
+    the same statistics as a declared claim. The metric is ``metric``, else the tasks' shared
+    primary metric."""
+    out = []
+    for number, text in enumerate(texts, 1):
+        comparisons = [parse_comparison(part.strip(), f"--claim {text!r}") for part in text.split(";") if part.strip()]
+        names = {side.name for cmp in comparisons for side in (cmp.a, cmp.b)}
+        missing = sorted(names - {c.method for c in cells})
+        if missing:
+            raise UserError(f"--claim {text!r}: {', '.join(missing)} not run here; add it to --methods")
+        mine = [c for c in cells if all(registry.get_method(n).applies_to(registry.get_task(c.task)) for n in names)]
+        params: dict[str, dict[str, Any]] = {}
+        for cell in mine:
+            if params.setdefault(cell.task, cell.task_params) != cell.task_params:
+                raise UserError(f"--claim {text!r}: {cell.task} runs with several task params here; give one value per param")
+        if not params:
+            raise UserError(f"--claim {text!r}: none of the run's tasks takes {', '.join(sorted(names))}; check --tasks/--methods")
+        primaries = {registry.get_task(t).primary_metric for t in params}
+        chosen = metric or (primaries.pop() if len(primaries) == 1 else "")
+        if not chosen:
+            raise UserError(f"--claim {text!r}: the tasks' primary metrics differ ({', '.join(sorted(primaries))}); name one with --claim-metric")
+        shared = {k: v for k, v in next(iter(params.values())).items() if all(p.get(k) == v for p in params.values())}
+        if any(p != shared for p in params.values()):
+            raise UserError(f"--claim {text!r}: its tasks run at different task params; claim one task at a time")
+        entry = {"id": f"cli-{number}", "title": "a claim given on the command line", "url": "", "date": "", "sentence": text,
+                 "tasks": sorted(params), "task_params": shared, "compare": [c.label() for c in comparisons], "metric": chosen,
+                 "scales": [scale]}
+        out.append(claim_from_dict(entry, "--claim"))
+    return out

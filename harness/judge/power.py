@@ -50,7 +50,7 @@ def _minutes(seconds: float) -> str:
 
 def _seeds_per_task(claim: Claim, verdict: Any) -> tuple[dict[str, int], bool]:
     """Per task, the seeds that decided or would decide the claim's comparisons there."""
-    default = claim_seeds(claim)
+    default = len(claim_seeds(claim))
     out: dict[str, int] = {}
     decidable = True
     for e in verdict.evidence:

@@ -28,8 +28,10 @@ is refuted, supported when all are; ``"most"`` — supported when more than half
 at least half are refuted. ``aggregate = "mean"`` compares the per-seed mean over the tasks
 instead of each task (a sentence about the average). ``unlearned_baseline`` leaves out, and
 names, the tasks where no compared method beats a trivial baseline metric of the same cells.
-A refutation under a protocol that differs from the article's in what the sentence depends on
-(``depends_on``) is worded *not reproduced with …*, never *refuted*.
+``across = "increasing"`` tests that the effect A − B grows from each listed task to the next
+(CAN's gain with the number of classes), paired over the seeds the two tasks share. A refutation
+under a protocol that differs from the article's in what the sentence depends on (``depends_on``)
+is worded *not reproduced with …*, never *refuted*.
 """
 
 from __future__ import annotations
@@ -121,6 +123,8 @@ class RecordIndex:
 def run_command(claim: Claim, scale: str, seeds: int | None = None) -> str:
     """The one command that runs every cell ``claim`` needs at ``scale`` (cached cells are skipped)."""
     more = f" --seeds 0-{seeds - 1}" if seeds else ""
+    if claim.source == "--claim":  # typed on the command line: it is not registered under its id
+        return f"the same harness run with --scale {scale}{more or ' --seeds auto'}"
     return f"harness run --claims {claim.id} --scale {scale}{more}"
 
 
@@ -219,6 +223,17 @@ def _mean_over_tasks(parts: list[Series], claim: Claim, cmp: Comparison) -> Seri
     return Series(label, parts[0].scale, any(p.indication for p in parts), a, b, cells_a, cells_b, parts[0].deciding)
 
 
+def _effect_contrast(lower: Series, higher: Series, min_seeds: int) -> Series | None:
+    """A series whose "sides" are the effect A − B on ``higher`` and on ``lower``, per shared seed."""
+    seeds = sorted(set(lower.shared) & set(higher.shared))
+    if len(seeds) < min_seeds:
+        return None
+    effect = {s: higher.a[s] - higher.b[s] for s in seeds}
+    baseline = {s: lower.a[s] - lower.b[s] for s in seeds}
+    return Series(f"{higher.task} vs {lower.task}", higher.scale, lower.indication or higher.indication, effect, baseline,
+                  {s: higher.cells_a[s] for s in seeds}, {s: lower.cells_a[s] for s in seeds}, higher.deciding)
+
+
 def _example_stats(index: RecordIndex, claim: Claim, series: Series, cmp: Comparison) -> Paired | str:
     """Paired bootstrap over the test examples, averaged over the shared seeds; or why not."""
     from harness.plan import registry
@@ -246,7 +261,7 @@ def _example_stats(index: RecordIndex, claim: Claim, series: Series, cmp: Compar
 
 def _evidence(claim: Claim, index: RecordIndex, series: Series, cmp: Comparison) -> tuple[Evidence, str | None]:
     hint = run_command(claim, series.deciding[-1] if series.indication and series.deciding else series.scale)
-    if claim.pairing == "examples" and not claim.aggregate:
+    if claim.pairing == "examples" and not claim.aggregate and not claim.across:
         stats = _example_stats(index, claim, series, cmp)
         if isinstance(stats, str):
             return Evidence(series.task, cmp.label(), INCONCLUSIVE, stats, series.scale), hint
@@ -328,11 +343,22 @@ def _paired_results(claim: Claim, index: RecordIndex) -> list[tuple[Evidence, st
             elif _unlearned(claim, index, got):
                 why = f"left out: no compared method beats {claim.unlearned_baseline} on {task} (nothing learned there)"
                 out.append((Evidence(task, cmp.label(), EXCLUDED, why, got.scale), None, None))
-            elif claim.aggregate:
+            elif claim.aggregate or claim.across:
                 usable.append(got)
             else:
                 evidence, hint = _evidence(claim, index, got, cmp)
                 out.append((evidence, hint, cmp))
+        if claim.across and len(usable) > 1:
+            for lower, higher in zip(usable, usable[1:]):
+                contrast = _effect_contrast(lower, higher, claim.min_seeds)
+                if contrast is None:
+                    why = f"too few seeds shared by {lower.task} and {higher.task}: n < {claim.min_seeds}"
+                    out.append((Evidence(f"{higher.task} vs {lower.task}", f"effect of {cmp.label()}", INCONCLUSIVE, why, higher.scale),
+                                run_command(claim, higher.scale), None))
+                else:
+                    evidence, hint = _evidence(claim, index, contrast, cmp)
+                    evidence.what = f"effect of {cmp.label()} on {higher.task} > on {lower.task}"
+                    out.append((evidence, hint, Comparison(cmp.a, ">", cmp.b)))
         if claim.aggregate and usable:
             if any(e.verdict == INCONCLUSIVE for e, _, _ in out):  # the mean over a subset would be another claim
                 continue

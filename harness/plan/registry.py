@@ -12,13 +12,13 @@ import importlib
 import importlib.util
 import os
 import pkgutil
-import re
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Callable, Mapping, TypeVar
 
 from harness.common.errors import UserError
+from harness.common.names import is_name
 from harness.common.text import did_you_mean
 from harness.plan.contract import SCALES, FamilyPage, Method, Task
 
@@ -47,7 +47,6 @@ class Command:
     run: Callable[[Any], int]
 
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+\-]*$")  # a task name is a folder of the store: no '/', no leading '.'
 
 
 class ContractError(RuntimeError):
@@ -55,7 +54,7 @@ class ContractError(RuntimeError):
 
 
 def _check_name(value: Any, what: str, owner: type) -> None:
-    if not isinstance(value, str) or not _NAME.match(value) or ".." in value:
+    if not is_name(value):
         raise ContractError(f"{owner.__module__}.{owner.__qualname__}: {what} {value!r} must start with a letter or "
                             "digit and hold only letters, digits and _ - . + (it names folders, files and claims)")
 
@@ -247,11 +246,13 @@ def _lookup(kind: str, table: dict[str, Any], name: str, extra: tuple[str, ...] 
 
 
 def get_task(name: str) -> type[Task]:
-    return _lookup("task", tasks(), name)
+    load_plugins()  # the table itself, not a sorted copy: asked for every cell of a grid
+    return _lookup("task", _tasks, name)
 
 
 def get_method(name: str) -> type[Method]:
-    return _lookup("method", methods(), name)
+    load_plugins()
+    return _lookup("method", _methods, name)
 
 
 def select_tasks(spec: list[str]) -> list[type[Task]]:

@@ -24,7 +24,7 @@ def verdict_lines(verdicts: list[Verdict], markdown: bool = False) -> list[str]:
         side = " (the paper's claim)" if c.side == "paper" else ""
         head = f"[{MARK[v.verdict]}{at}] {c.id}{side} — {c.sentence}"
         lines.append(f"- **{MARK[v.verdict]}{at}** `{c.id}`{side} — {c.sentence}" if markdown else head)
-        lines.append(f"    source: {c.title}, {c.url} ({c.date})")
+        lines.append(f"    source: {c.title}" + (f", {c.url}" if c.url else "") + (f" ({c.date})" if c.date else ""))
         if c.protocol:
             lines.append(f"    protocol: {protocol_text(c)}")
         if v.verdict == "not reproduced":

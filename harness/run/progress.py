@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 from typing import Any, Sequence
 
+from harness.common.text import one_line
 from harness.plan.cells import Cell
 
 
@@ -34,7 +35,7 @@ class GraphProgress:
     def started(self, cells: Sequence[Cell]) -> None:
         self.running |= {c.key for c in cells}
         if cells:
-            self.bar.set_description(cells[-1].label()[:60], refresh=False)
+            self.bar.set_description(one_line(cells[-1].label())[:60], refresh=False)
         self._show()
 
     def finished(self, outcome: Any) -> None:
@@ -51,11 +52,11 @@ class GraphProgress:
 
     def retrying(self, cell: Cell, why: str) -> None:
         self.running.discard(cell.key)
-        self.bar.write(f"retrying {cell.label()}: {why}")
+        self.bar.write(one_line(f"retrying {cell.label()}: {why}"))
 
     def waiting(self, cell: Cell, why: str) -> None:
         self.running.discard(cell.key)
-        self.bar.set_description(f"waiting: {cell.label()[:40]} ({why})", refresh=False)
+        self.bar.set_description(one_line(f"waiting: {cell.label()[:40]} ({why})"), refresh=False)
 
     def eta_seconds(self) -> float:
         scale = self.spent / self.expected if self.expected > 0 else 1.0

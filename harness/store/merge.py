@@ -367,10 +367,11 @@ def _write_record(dest: Store, cell: SourceCell) -> None:
 
 
 def merge(sources: list[Path], dest: Store, dry_run: bool = False, run_id: str = "merge",
-          out: TextIO | None = None) -> MergeResult:
+          out: TextIO | None = None, predictions: bool = True) -> MergeResult:
     """Merge ``sources`` (checked with :func:`check_source`) into ``dest``, in the order given:
     a cell two sources hold is copied from the first and compared with the second. Lines for
-    the user (what a dry run would copy, notes) go to ``out`` (stdout)."""
+    the user (what a dry run would copy, notes) go to ``out`` (stdout). ``predictions=False``
+    copies records only (the committed store keeps no per-example outputs: they weigh MBs)."""
     from harness.store.lease import holder_of, try_acquire
 
     out = out or sys.stdout
@@ -395,7 +396,8 @@ def merge(sources: list[Path], dest: Store, dry_run: bool = False, run_id: str =
                 with lease:
                     have = index.current(cell.task, cell.key)  # written while we were not holding the lease?
                     if have is None:
-                        _copy_predictions(dest, cell, result, out)
+                        if predictions:
+                            _copy_predictions(dest, cell, result, out)
                         _write_record(dest, cell)
                         result.copied.append(cell)
                         index.cells[cell.key] = cell.table
@@ -405,7 +407,7 @@ def merge(sources: list[Path], dest: Store, dry_run: bool = False, run_id: str =
                 result.conflicts.append(Conflict(cell, diff))
                 continue
             result.identical += 1
-            if not dry_run and not dest.preds_path(cell.key).exists():
+            if predictions and not dry_run and not dest.preds_path(cell.key).exists():
                 _fill_predictions(dest, cell, result, run_id)
     for line in index.report.warnings():  # DEST's own damaged files: quarantined, as any read of DEST does
         print(line, file=sys.stderr)

@@ -11,8 +11,8 @@ damaged (see :func:`harness.store.codec.check_names`).
 
 - a **cell key** is what :attr:`harness.plan.cells.Cell.key` makes: a sha256 hex digest, exactly
   64 lowercase hexadecimal characters;
-- a **task name** follows the registry's rule for names that name folders (letters, digits and
-  ``_ - . +``, starting with a letter or digit, no ``..``), at most 200 characters.
+- a **task name** follows the one rule for names (:mod:`harness.common.names`), as the registry
+  checks it on every declaration.
 
 Light on purpose: ``harness merge`` imports this before it decides whether pyarrow is needed.
 """
@@ -23,11 +23,11 @@ import re
 from typing import Any
 
 from harness.common.errors import UserError
+from harness.common.names import NAME_PATTERN, is_name
 
 KEY_PATTERN = r"^[0-9a-f]{64}$"
-TASK_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.+\-]{0,199}$"  # and no "..": see check_task
+TASK_PATTERN = NAME_PATTERN  # and no "..": see is_task
 _KEY = re.compile(KEY_PATTERN)
-_TASK = re.compile(TASK_PATTERN)
 
 
 class BadName(UserError):
@@ -45,7 +45,7 @@ def is_key(value: Any) -> bool:
 
 
 def is_task(value: Any) -> bool:
-    return isinstance(value, str) and _TASK.fullmatch(value) is not None and ".." not in value
+    return is_name(value)
 
 
 def check_key(value: Any) -> str:

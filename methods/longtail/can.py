@@ -142,8 +142,12 @@ class CAN(LongTailMethod):
         p = softmax(logits)
         confident = confident_mask(p, self.p["k"], self.p["tau"])
         out = p.copy()
-        out[~confident] = alternating_normalization(p[confident], p[~confident], self._prior(log_prior), self.p["alpha"], self.p["iters"])
+        out[~confident] = self.correct(p[confident], p[~confident], self._prior(log_prior))
         return out
+
+    def correct(self, a0: np.ndarray, b: np.ndarray, q: np.ndarray) -> np.ndarray:
+        """The article's way: every unconfident row against A₀ alone (rows never see each other)."""
+        return alternating_normalization(a0, b, q, self.p["alpha"], self.p["iters"])
 
     def diagnostics(self, logits: np.ndarray, scores: np.ndarray, log_prior: np.ndarray, y: np.ndarray) -> dict[str, float]:
         import numpy as np
@@ -159,3 +163,23 @@ class CAN(LongTailMethod):
         if (~confident).any():
             out["can_unconfident_accuracy"] = float(np.mean(hit[~confident]))
         return out
+
+
+@register
+class CANBatch(CAN):
+    """CAN with the unconfident rows corrected together: one stack [A₀; B] (the batch variant 8728 argues against)."""
+
+    name = "can_batch"
+
+    def correct(self, a0: np.ndarray, b: np.ndarray, q: np.ndarray) -> np.ndarray:
+        """All unconfident rows stacked under A₀ at once, ``iters`` rounds; the last |B| rows."""
+        import numpy as np
+
+        if len(b) == 0:
+            return b.copy()
+        stack = np.concatenate([a0, b])
+        for _ in range(self.p["iters"]):
+            s = stack ** self.p["alpha"]
+            s = s / np.maximum(s.sum(0, keepdims=True), _TINY) * q[None, :]
+            stack = s / np.maximum(s.sum(1, keepdims=True), _TINY)
+        return stack[len(a0):]

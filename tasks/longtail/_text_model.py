@@ -18,6 +18,9 @@ training prior/counts/progress for the method's loss, ``ctx.check_deadline()`` e
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 import torch
 
@@ -28,6 +31,45 @@ from tasks.longtail.schedules import Schedule
 from tasks.longtail._train_loop import LossContext
 
 EVAL_BATCH = 1024
+
+
+class RowSparseAdam(torch.optim.SparseAdam):
+    """``torch.optim.SparseAdam``, step for step and bit for bit, with its row updates written as
+    ``index_select``/``index_add_`` on the dense states instead of ``sparse_mask`` and the
+    addition of a sparse tensor to a dense one — measurably faster on a CPU (those two were most
+    of a text cell's time: ``benchmarks/bench_text_adam.py``). The same arithmetic in the same
+    order: after ``coalesce`` the rows are unique, so each row of a state or of the table gets
+    exactly the one addition SparseAdam gives it (``tests/test_text_tasks.py`` compares them)."""
+
+    @torch.no_grad()
+    def step(self, closure: Any = None) -> Any:  # noqa: ANN401 - torch's signature
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            for param in group["params"]:
+                if param.grad is None:
+                    continue
+                grad = param.grad.coalesce()
+                rows, values = grad._indices()[0], grad._values()
+                state = self.state[param]
+                if not state:
+                    state["step"] = 0
+                    state["exp_avg"] = torch.zeros_like(param, memory_format=torch.preserve_format)
+                    state["exp_avg_sq"] = torch.zeros_like(param, memory_format=torch.preserve_format)
+                state["step"] += 1
+                if values.numel() == 0:
+                    continue
+                exp_avg, exp_avg_sq, step = state["exp_avg"], state["exp_avg_sq"], state["step"]
+                old_exp_avg = exp_avg.index_select(0, rows)
+                exp_avg_update = values.sub(old_exp_avg).mul_(1 - beta1)
+                exp_avg.index_add_(0, rows, exp_avg_update)
+                old_exp_avg_sq = exp_avg_sq.index_select(0, rows)
+                exp_avg_sq_update = values.pow(2).sub_(old_exp_avg_sq).mul_(1 - beta2)
+                exp_avg_sq.index_add_(0, rows, exp_avg_sq_update)
+                numer = exp_avg_update.add_(old_exp_avg)
+                denom = exp_avg_sq_update.add_(old_exp_avg_sq).sqrt_().add_(group["eps"])
+                step_size = group["lr"] * math.sqrt(1 - beta2**step) / (1 - beta1**step)
+                param.index_add_(0, rows, -step_size * numer.div_(denom))
+        return None
 
 
 class BagOfNgrams(torch.nn.Module):
@@ -117,7 +159,7 @@ def train_bag_logits(
     counts_t = torch.as_tensor(counts, dtype=torch.float32, device=device)
     loss_ctx = LossContext(prior=counts_t / counts_t.sum(), counts=counts_t)
     optimisers = [
-        torch.optim.SparseAdam(list(model.embed.parameters()), lr=schedule.lr),
+        RowSparseAdam(list(model.embed.parameters()), lr=schedule.lr),
         torch.optim.Adam(list(model.head.parameters()), lr=schedule.lr, weight_decay=schedule.weight_decay),
     ]
     n = len(y)

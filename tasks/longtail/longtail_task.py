@@ -27,7 +27,7 @@ SHOT_PARAMS = (
 class LongTailTask(Task):
     family: ClassVar[str] = "longtail"
     primary_metric: ClassVar[str] = "balanced_accuracy"
-    table_metrics: ClassVar[tuple[str, ...]] = ("balanced_accuracy", "accuracy", "few_shot_accuracy")
+    table_metrics: ClassVar[tuple[str, ...]] = ("balanced_accuracy", "macro_f1", "accuracy", "few_shot_accuracy")
     baseline: ClassVar[str] = "erm"
 
     def load(self, scale: str) -> Split:  # pragma: no cover - abstract

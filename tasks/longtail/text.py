@@ -165,7 +165,7 @@ class TnewsFew(TextLongTailTask):
         "full": "full FewCLUE splits, char 1-2-gram bag (2^18×100), 20 epochs",
     }
     estimate_s = {"smoke": 1.0, "small": 3.0, "full": 6.0}
-    table_metrics = ("balanced_accuracy", "accuracy")
+    table_metrics = ("balanced_accuracy", "macro_f1", "accuracy")
 
     def corpora(self) -> tuple[td.Corpus, td.Corpus]:
         kw = self.p["keywords"]
