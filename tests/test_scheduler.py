@@ -197,6 +197,7 @@ def _alive(pid: int) -> bool:
 
 
 # -- cluster executors ---------------------------------------------------------------------
+@pytest.mark.cluster
 def test_slurm_through_submitit_runs_the_graph_with_the_same_records(chain: Path, tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("submitit")
@@ -287,6 +288,7 @@ def ray_cluster(chain: Path) -> Iterator[Any]:
     cluster.shutdown()
 
 
+@pytest.mark.cluster
 def test_ray_runs_the_graph_on_two_nodes_and_survives_losing_one(ray_cluster: Any, chain: Path, tmp_path: Path) -> None:
     import threading
 
