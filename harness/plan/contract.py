@@ -179,6 +179,28 @@ class RunContext:
     deadline: float | None = None  # time.monotonic() value
     store: Any = None  # harness.store.store.Store, to reuse finished cells' predictions
     cell: Any = None  # harness.plan.cells.Cell being run
+    checkpoints: Any = None  # harness.store.checkpoints.CellCheckpoints of this cell (None: none kept)
+
+    @property
+    def checkpoint_every(self) -> float:
+        """Epochs between checkpoints (0: none, except one saved when the deadline is passed)."""
+        return float(self.checkpoints.every) if self.checkpoints is not None else 0.0
+
+    def save_checkpoint(self, state: Mapping[str, Any], epoch: float) -> None:
+        """Store this cell's training state (tensors and plain containers), atomically and with
+        its sha256, replacing the previous checkpoint; a no-op where the run keeps none. The
+        engine removes it once the cell's record is stored."""
+        if self.checkpoints is not None:
+            self.checkpoints.save(state, epoch)
+
+    def load_checkpoint(self) -> dict[str, Any] | None:
+        """The state last saved by :meth:`save_checkpoint` for this very cell (its key), verified;
+        None when there is none (or it was damaged: then the cell starts over)."""
+        return self.checkpoints.load() if self.checkpoints is not None else None
+
+    def past_deadline(self) -> bool:
+        """Whether ``--timeout`` has passed (a loop that can save its state asks this first)."""
+        return self.deadline is not None and time.monotonic() > self.deadline
 
     def base_predictions(self) -> Any:
         """The stored per-example predictions of this cell's base (see :class:`Dependency`). The
@@ -194,7 +216,7 @@ class RunContext:
 
     def check_deadline(self) -> None:
         """Called by training loops between steps; turns an overrun into a recorded failure."""
-        if self.deadline is not None and time.monotonic() > self.deadline:
+        if self.past_deadline():
             raise CellFailure("timeout: the cell ran past --timeout")
 
 
