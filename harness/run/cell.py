@@ -26,6 +26,7 @@ from harness.plan.cells import Cell
 from harness.run.device import gpu_name, seed_everything
 from harness.common.errors import CellFailure, UserError
 from harness.plan.metrics import unregistered
+from harness.store.checkpoints import CellCheckpoints, every_epochs
 from harness.store.records import non_finite_metrics, record_table, utc_now
 from harness.store.store import Store
 
@@ -99,7 +100,8 @@ def run_cell(cell: Cell, store: Store, options: RunOptions) -> Outcome:
         task, method = cell.make_task(), cell.make_method()
         threads = cpu_threads(task.max_threads, options.workers) if options.threads is None else min(options.threads, task.max_threads or options.threads)
         seed_everything(cell.seed, use_torch=task.uses_torch, threads=threads, deterministic=not options.device.startswith("cuda"))
-        ctx = RunContext(seed=cell.seed, scale=cell.scale, device=options.device, deadline=deadline, store=store, cell=cell)
+        ctx = RunContext(seed=cell.seed, scale=cell.scale, device=options.device, deadline=deadline, store=store, cell=cell,
+                         checkpoints=CellCheckpoints(store.root, cell.key, every_epochs()))
         result = task.run(method, ctx)
         bad = non_finite_metrics(result)
         if bad:
@@ -124,6 +126,7 @@ def run_cell(cell: Cell, store: Store, options: RunOptions) -> Outcome:
             workers_on_device=options.cells_per_gpu if on_gpu else options.workers,
         )
         store.write_record(cell, table, result.predictions)
+        ctx.checkpoints.remove()  # finished: its record replaces the checkpoint (a failed cell keeps it, to resume)
         return Outcome(cell, Status.OK, wall)
     except Exception as exc:  # noqa: BLE001 - isolation is the point
         wall = time.monotonic() - t0

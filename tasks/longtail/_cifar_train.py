@@ -243,7 +243,7 @@ class CellRun:
     generator: torch.Generator
     history: list[float] = field(default_factory=list)
     loss_sum: torch.Tensor | None = None  # this epoch's summed training loss (checked once an epoch)
-    epoch_state: torch.Tensor | None = None  # the generator's state before this epoch's draw
+    epoch_state: torch.Tensor | None = None  # the generator's state before the draw of the epoch a checkpoint resumes in
     failure: str = ""  # set when the cell failed (non-finite loss); the other cells go on
 
 
@@ -265,7 +265,7 @@ def cell_checkpoint(models: CellModels, opt: torch.optim.Optimizer, cell: CellRu
         buffer = opt.state.get(param, {}).get("momentum_buffer")
         if buffer is not None:
             momentum[name] = (buffer if index is None else buffer[index]).detach().to("cpu", copy=True)
-    generator = cell.epoch_state if at.step else cell.generator.get_state()
+    generator = cell.epoch_state if cell.epoch_state is not None else cell.generator.get_state()
     loss_sum = cell.loss_sum if at.step and cell.loss_sum is not None else torch.zeros(())
     return {
         "format": CHECKPOINT_FORMAT,
@@ -389,6 +389,8 @@ def train_cells(
             models.train()
         done = (epoch + 1) * steps
         if every and done < total and done % every == 0:
+            for cell in cells:
+                cell.epoch_state = cell.generator.get_state()  # next epoch's, not drawn yet
             save(Position(epoch + 1, 0))
     logits = models.predict(split.x_test) if not all(cell.failure for cell in cells) else [None] * len(cells)
     out: list[tuple[np.ndarray | CellFailure, list[float]]] = []
