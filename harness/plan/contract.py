@@ -72,6 +72,7 @@ class Task(_Component):
     table_metrics: ClassVar[tuple[str, ...]] = ()
     baseline: ClassVar[str] = ""
     in_default_grid: ClassVar[bool] = True  # False: it needs the user's own file (no smoke/reference cell)
+    batch_size_cells: ClassVar[int] = 1  # > 1: run_batch may run up to this many cells (one task params, one scale) together
 
     @classmethod
     def shown_metrics(cls) -> tuple[str, ...]:
@@ -110,6 +111,22 @@ class Task(_Component):
 
     def run(self, method: "Method", ctx: "RunContext") -> "CellResult":  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def run_batch(self, jobs: list[tuple["Method", "RunContext"]]) -> list["CellResult | Exception"]:
+        """Run several cells of this task (these task params, one scale) in one go, one result or
+        exception per job, in order. ``harness run --batch-cells K`` calls it with up to
+        ``min(K, batch_size_cells)`` ready cells, each with its own lease, context and record; a
+        cell is the same cell however it was run (same key), so an override must give each cell
+        what :meth:`run` would give it — e.g. train the cells as one batched model, each from its
+        own seed. The engine seeds the process with the first job's seed only: an override seeds
+        each cell itself. By default the jobs run one after another."""
+        results: list[CellResult | Exception] = []
+        for method, ctx in jobs:
+            try:
+                results.append(self.run(method, ctx))
+            except Exception as exc:  # noqa: BLE001 - one cell's failure is that cell's
+                results.append(exc)
+        return results
 
 
 @dataclass(frozen=True)
