@@ -137,7 +137,11 @@ if [ $dry = 1 ]; then
   plan=("${grid[@]}"); plan[${#plan[@]}-2]="${plan_store:-$store}"  # --store: the previous window's, in a dry run
   "$py" -m harness run "${plan[@]}" --dry-run 2>&1 | tee -a "$log"
   [ "${PIPESTATUS[0]}" = 0 ] || fail "harness run --dry-run failed"
-  say "would train for ${run_for}s at most: each cell's deadline then (it saves a checkpoint at the step it reached and is recorded as failed: timeout), post-hoc cells after their bases"
+  if [ "$run_for" -gt 30 ]; then
+    say "would train for ${run_for}s at most: each cell's deadline then (it saves a checkpoint at the step it reached and is recorded as failed: timeout), post-hoc cells after their bases"
+  else
+    say "would stop here: no time left to train (${run_for}s after keeping ${reserve}s for post-hoc cells and packing); exit 3"
+  fi
   [ $pack = 1 ] && say "would pack $out/store into $out/store.tar.gz.part-* (15 MiB each)"
   say ""; say "dry run: nothing installed, checked or run"
   exit 0
