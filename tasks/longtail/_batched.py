@@ -62,6 +62,8 @@ class StackedModels:
     def __init__(self, models: Sequence[nn.Module], device: torch.device) -> None:
         models = [m.to(device) for m in models]
         self.k, self.device = len(models), device
+        if device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # as for one model: autotuned (grouped) convolutions
         backbone = copy.deepcopy(models[0])
         setattr(backbone, HEAD, nn.Identity())  # the backbone returns fp32 pooled features
         names = [n for n, _ in backbone.named_parameters()]
