@@ -18,6 +18,8 @@
 #                    transports that bring back only a few flat files
 #   --dry-run        check nothing and run nothing: print each step, the plan of `harness run
 #                    --dry-run` and the checkpoints a resume would start from; works on a CPU
+#   --rehearse       the whole flow on this machine's CPU at the smoke scale (no GPU check): what
+#                    CI runs to test the steps a dry run only prints
 #
 # Merging back: `harness merge DIR/store` (or, packed: `cat DIR/store.tar.gz.part-* | tar xz -C X`
 # then `harness merge X/store`) brings the finished cells into your store. Checkpoints are not
@@ -27,8 +29,8 @@
 # check failed, 2 for bad arguments.
 set -uo pipefail
 
-out="" budget=540 resume="" seeds="0-2" batch=12 protocol="ldam" pack=0 dry=0 plan_store=""
-usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; }
+out="" budget=540 resume="" seeds="0-2" batch=12 protocol="ldam" pack=0 dry=0 plan_store="" device=cuda scale=full
+usage() { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out="${2:-}"; shift 2 ;;
@@ -39,6 +41,7 @@ while [ $# -gt 0 ]; do
     --protocol) protocol="${2:-}"; shift 2 ;;
     --pack) pack=1; shift ;;
     --dry-run) dry=1; shift ;;
+    --rehearse) device=cpu; scale=smoke; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "gpu-check: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -64,10 +67,10 @@ fail() { say "FAIL  $*"; exit 1; }
 methods="erm,logit_adjust,ldam_drw,focal,logit_adjust_posthoc"
 grid=(--tasks cifar10-lt --methods "$methods" --param "cifar10-lt.protocol=$protocol"
       --param "logit_adjust_posthoc.tau=-1.0,0.5,1.0,1.5,2.0" --param "logit_adjust_posthoc.base=erm,logit_adjust"
-      --scale full --seeds "$seeds" --device cuda --executor local --batch-cells "$batch" --store "$store" --no-report)
+      --scale "$scale" --seeds "$seeds" --device "$device" --executor local --batch-cells "$batch" --store "$store" --no-report)
 reserve=45  # seconds kept for the post-hoc cells, the summary and packing after the cells' deadline
 
-say "gpu-check: budget ${budget}s, out $out, seeds $seeds, protocol $protocol, batch-cells $batch$([ $dry = 1 ] && echo ', DRY RUN')"
+say "gpu-check: budget ${budget}s, out $out, seeds $seeds, protocol $protocol, batch-cells $batch$([ $dry = 1 ] && echo ', DRY RUN')$([ "$device" = cpu ] && echo ', CPU REHEARSAL (smoke scale)')"
 
 step "install"
 if [ -d .whl ] && ls .whl/*.whl >/dev/null 2>&1; then
@@ -82,6 +85,7 @@ else "$py" -c "$need" >>"$log" 2>&1 && say "ok    python packages and the projec
 
 step "device"
 if [ $dry = 1 ]; then say "would check: nvidia-smi lists a GPU, torch sees it, bf16 is supported"
+elif [ "$device" = cpu ]; then say "rehearsal: no GPU check, cells run on the CPU at the $scale scale"
 else
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>&1 | tee -a "$log" || fail "nvidia-smi found no GPU"
   "$py" -c "
@@ -97,7 +101,7 @@ if [ $dry = 1 ]; then say "would decode the CIFAR-10 JPEGs once into \$HARNESS_C
 else "$py" -c "
 import time; t = time.time()
 from tasks.longtail.cifar import Cifar10LT
-s = Cifar10LT().load('full'); print('ok    data: train', len(s.y_train), 'test', len(s.y_test), 'decoded in %.1fs' % (time.time() - t))" 2>&1 | tee -a "$log"
+s = Cifar10LT().load('$scale'); print('ok    data: train', len(s.y_train), 'test', len(s.y_test), 'decoded in %.1fs' % (time.time() - t))" 2>&1 | tee -a "$log"
   [ "${PIPESTATUS[0]}" = 0 ] || fail "the CIFAR-10 parquet files are missing or damaged (see the error above)"
 fi
 
@@ -161,9 +165,12 @@ store = Store(Path(sys.argv[1]))
 records = store.load(["cifar10-lt"])
 done = records.drop_duplicates("cell_key") if len(records) else records
 print(f"finished cells: {len(done)}")
-for _, row in done.sort_values(["method", "seed"]).iterrows() if len(done) else ():
+import json
+for _, row in done.sort_values(["method", "params_json", "seed"]).iterrows() if len(done) else ():
     value = records[(records.cell_key == row.cell_key) & (records.metric == "balanced_accuracy")]["value"]
-    print(f"  {row.method:<22} seed {row.seed}  balanced_accuracy {float(value.iloc[0]) if len(value) else float('nan'):.4f}  wall {row.wall_s:.0f}s")
+    params = ",".join(f"{k}={v}" for k, v in sorted(json.loads(row.params_json)["method"].items()) if k in ("tau", "base"))
+    name = f"{row.method}({params})" if params else row.method
+    print(f"  {name:<40} seed {row.seed}  balanced_accuracy {float(value.iloc[0]) if len(value) else float('nan'):.4f}  wall {row.wall_s:.0f}s")
 report = ck.verify_all(store.root, move=False)
 print(f"checkpoints: {report.verified} verified ({report.bytes / 2**20:.1f} MiB), {len(report.damaged)} damaged")
 PY

@@ -161,3 +161,33 @@ def test_gpu_check_refuses_bad_arguments(tmp_path: Path) -> None:
     for args in (["--budget", "soon"], ["--batch-cells", "0"], ["--protocol", "la"], ["--resume", str(tmp_path / "none")]):
         out = _dry(tmp_path, *args)
         assert out.returncode == 2 and out.stderr.startswith("gpu-check: "), (args, out.stderr)
+
+
+@pytest.mark.skipif(not __import__("harness.plan.data", fromlist=["x"]).is_available(
+    (__import__("tasks.longtail.cifar", fromlist=["x"]).TRAIN, __import__("tasks.longtail.cifar", fromlist=["x"]).TEST)),
+    reason="CIFAR-10 parquet files not found under any data root")
+def test_gpu_check_rehearsal_packs_resumes_and_merges(tmp_path: Path) -> None:
+    """The steps a dry run only prints, run on the CPU at the smoke scale: the grid (4 trained
+    cells as one batch, 10 post-hoc), the summary, the packed parts; a second window resumed from
+    the parts finds every cell done; the parts unpack into a store `harness merge` takes."""
+    import tarfile
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HARNESS_CACHE": os.environ.get("HARNESS_CACHE", str(tmp_path / "cache")),
+           "HARNESS_THREADS": "1"}
+    script = ["bash", str(ROOT / "scripts" / "gpu-check.sh"), "--rehearse", "--budget", "600", "--seeds", "0", "--batch-cells", "4"]
+    first = subprocess.run([*script, "--out", str(tmp_path / "w1"), "--pack"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=900)
+    assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
+    assert "14 cells asked for: 0 cached, 14 to run (4 train, 10 only post-process)" in first.stdout
+    assert "finished cells: 14" in first.stdout and "every cell of the grid is finished" in first.stdout
+    parts = sorted((tmp_path / "w1").glob("store.tar.gz.part-*"))
+    assert parts and not (tmp_path / "w1" / "store").exists()
+    second = subprocess.run([*script, "--out", str(tmp_path / "w2"), "--resume", str(tmp_path / "w1")], capture_output=True, text=True,
+                            cwd=ROOT, env=env, timeout=900)
+    assert second.returncode == 0 and "14 cached, 0 to run" in second.stdout, second.stdout[-2000:]
+    joined = tmp_path / "joined.tar.gz"
+    joined.write_bytes(b"".join(p.read_bytes() for p in parts))
+    with tarfile.open(joined) as tar:
+        tar.extractall(tmp_path / "unpacked", filter="data")
+    merged = subprocess.run([sys.executable, "-m", "harness", "merge", str(tmp_path / "unpacked" / "store"), "--into", str(tmp_path / "home")],
+                            capture_output=True, text=True, cwd=ROOT, env=env)
+    assert merged.returncode == 0 and "14 copied" in merged.stdout, merged.stdout + merged.stderr
