@@ -108,6 +108,23 @@ def test_a_cell_past_its_deadline_saves_where_it_stopped_and_resumes(tmp_path: P
     assert np.array_equal(never_cut[0][0], resumed[0][0])
 
 
+def test_a_batch_mixing_a_start_checkpoint_and_none_trains_as_if_fresh(tmp_path: Path) -> None:
+    """A deadline before the first step leaves a checkpoint at (epoch 0, step 0); beside a cell
+    that has none, the stack starts both from the beginning, with the same numbers."""
+    torch.set_num_threads(1)
+    never_cut = _run(tmp_path / "a", True, cut_after=None, every=0)
+    ctx = RunContext(seed=3, scale="smoke", deadline=time.monotonic() - 1, checkpoints=ck.CellCheckpoints(tmp_path / "b", "cell3", 0))
+    torch.manual_seed(3)
+    from harness.common.errors import CellFailure
+
+    with pytest.raises(CellFailure):
+        train_cells(SingleModel(with_head(cifar_resnet(8, 2, 10), "linear"), CPU), _split(), [ERM()], [ctx], SCHEDULE, "fp32", track_best=True)
+    assert not ck.checkpoint_path(tmp_path / "b", "cell4").exists()
+    resumed = _run(tmp_path / "b", True, cut_after=None)
+    for (a, history_a), (b, history_b) in zip(never_cut, resumed):
+        assert np.array_equal(a, b) and history_a == history_b
+
+
 # -- the checkpoint files ------------------------------------------------------------------
 def test_checkpoint_round_trip_and_damage(tmp_path: Path, capsys: Any) -> None:
     state = {"model": {"w": torch.arange(6.0).view(2, 3)}, "generator": torch.Generator().manual_seed(1).get_state(), "epoch": 2, "history": [0.5]}

@@ -296,11 +296,11 @@ def restore_models(models: Sequence[torch.nn.Module], states: Sequence[dict[str,
 
 
 def _restore_run(models: CellModels, opt: torch.optim.Optimizer, cells: Sequence[CellRun], states: Sequence[dict[str, Any] | None], device: torch.device) -> None:
-    if all(s is None for s in states):
-        return
-    if any(s is None for s in states):
-        raise ValueError("cells trained together resume from checkpoints at one position, or all start afresh")
+    """Momentum, generators, histories and partial losses from the cells' checkpoints (one position
+    for all; a cell without one starts afresh, which is only possible at the very start)."""
     for k, state in enumerate(states):
+        if state is None:
+            continue
         for name, param, index in models.slices(k):
             saved = state["momentum"].get(name)  # type: ignore[index]
             if saved is None:  # checkpointed before the first step: no momentum yet
@@ -308,6 +308,8 @@ def _restore_run(models: CellModels, opt: torch.optim.Optimizer, cells: Sequence
             buffer = opt.state[param].setdefault("momentum_buffer", torch.zeros_like(param, memory_format=torch.preserve_format))
             (buffer if index is None else buffer[index]).copy_(saved)
     for cell, state in zip(cells, states):
+        if state is None:
+            continue
         cell.generator.set_state(state["generator"])  # type: ignore[index]
         cell.history = [float(a) for a in state["history"]]  # type: ignore[index]
         cell.loss_sum = state["loss_sum"].to(device)  # type: ignore[index]
