@@ -64,7 +64,7 @@ def _run(tmp: Path, batched: bool, cut_after: int | None, every: float = 0.5) ->
     seeds = (3, 4) if batched else (3,)
     methods = methods[: len(seeds)]
     # 'killed' once the last cell has written its n-th checkpoint: each cell's n-th is on disk
-    contexts = [RunContext(seed=s, scale="smoke", checkpoints=CutAfter(tmp, f"cell{s}", every, cut_after if s == seeds[-1] else None)) for s in seeds]
+    contexts = [RunContext(seed=s, scale="smoke", checkpoints=CutAfter(tmp, f"{s}" * 64, every, cut_after if s == seeds[-1] else None)) for s in seeds]
     states = [c.load_checkpoint() for c in contexts]
     models = []
     for method, ctx in zip(methods, contexts):
@@ -86,7 +86,7 @@ def test_resumed_training_is_bit_identical(tmp_path: Path, batched: bool, cut_af
     never_cut = _run(tmp_path / "a", batched, cut_after=None, every=0)
     with pytest.raises(Cut):
         _run(tmp_path / "b", batched, cut_after=cut_after)
-    positions = {checkpoint_position(ck.load(tmp_path / "b", f"cell{s}")) for s in ((3, 4) if batched else (3,))}
+    positions = {checkpoint_position(ck.load(tmp_path / "b", f"{s}" * 64)) for s in ((3, 4) if batched else (3,))}
     assert positions == {Position(*at)}
     resumed = _run(tmp_path / "b", batched, cut_after=None)
     for (a, history_a), (b, history_b) in zip(never_cut, resumed):
@@ -97,13 +97,13 @@ def test_a_cell_past_its_deadline_saves_where_it_stopped_and_resumes(tmp_path: P
     torch.set_num_threads(1)
     never_cut = _run(tmp_path / "a", False, cut_after=None, every=0)
     methods, split = [ERM()], _split()
-    ctx = RunContext(seed=3, scale="smoke", deadline=time.monotonic() - 1, checkpoints=ck.CellCheckpoints(tmp_path / "b", "cell3", 0))
+    ctx = RunContext(seed=3, scale="smoke", deadline=time.monotonic() - 1, checkpoints=ck.CellCheckpoints(tmp_path / "b", "3" * 64, 0))
     torch.manual_seed(3)
     from harness.common.errors import CellFailure
 
     with pytest.raises(CellFailure, match="checkpoint saved at epoch 0, step 0"):
         train_cells(SingleModel(with_head(cifar_resnet(8, 2, 10), "linear"), CPU), split, methods, [ctx], SCHEDULE, "fp32", track_best=True)
-    assert ck.checkpoint_path(tmp_path / "b", "cell3").exists()
+    assert ck.checkpoint_path(tmp_path / "b", "3" * 64).exists()
     resumed = _run(tmp_path / "b", False, cut_after=None)
     assert np.array_equal(never_cut[0][0], resumed[0][0])
 
@@ -113,13 +113,13 @@ def test_a_batch_mixing_a_start_checkpoint_and_none_trains_as_if_fresh(tmp_path:
     that has none, the stack starts both from the beginning, with the same numbers."""
     torch.set_num_threads(1)
     never_cut = _run(tmp_path / "a", True, cut_after=None, every=0)
-    ctx = RunContext(seed=3, scale="smoke", deadline=time.monotonic() - 1, checkpoints=ck.CellCheckpoints(tmp_path / "b", "cell3", 0))
+    ctx = RunContext(seed=3, scale="smoke", deadline=time.monotonic() - 1, checkpoints=ck.CellCheckpoints(tmp_path / "b", "3" * 64, 0))
     torch.manual_seed(3)
     from harness.common.errors import CellFailure
 
     with pytest.raises(CellFailure):
         train_cells(SingleModel(with_head(cifar_resnet(8, 2, 10), "linear"), CPU), _split(), [ERM()], [ctx], SCHEDULE, "fp32", track_best=True)
-    assert not ck.checkpoint_path(tmp_path / "b", "cell4").exists()
+    assert not ck.checkpoint_path(tmp_path / "b", "4" * 64).exists()
     resumed = _run(tmp_path / "b", True, cut_after=None)
     for (a, history_a), (b, history_b) in zip(never_cut, resumed):
         assert np.array_equal(a, b) and history_a == history_b
@@ -128,9 +128,9 @@ def test_a_batch_mixing_a_start_checkpoint_and_none_trains_as_if_fresh(tmp_path:
 # -- the checkpoint files ------------------------------------------------------------------
 def test_checkpoint_round_trip_and_damage(tmp_path: Path, capsys: Any) -> None:
     state = {"model": {"w": torch.arange(6.0).view(2, 3)}, "generator": torch.Generator().manual_seed(1).get_state(), "epoch": 2, "history": [0.5]}
-    path = ck.save(tmp_path, "k" * 64, state, 2.0)
-    assert path == tmp_path / "checkpoints" / f"{'k' * 64}.pt"
-    back = ck.load(tmp_path, "k" * 64)
+    path = ck.save(tmp_path, "e" * 64, state, 2.0)
+    assert path == tmp_path / "checkpoints" / f"{'e' * 64}.pt"
+    back = ck.load(tmp_path, "e" * 64)
     assert torch.equal(back["model"]["w"], state["model"]["w"]) and back["history"] == [0.5] and back["epoch"] == 2
     report = ck.verify_all(tmp_path)
     assert report.verified == 1 and not report.damaged and report.bytes == path.stat().st_size
@@ -138,7 +138,7 @@ def test_checkpoint_round_trip_and_damage(tmp_path: Path, capsys: Any) -> None:
     data = bytearray(path.read_bytes())
     data[-10] ^= 0xFF
     path.write_bytes(bytes(data))
-    assert ck.load(tmp_path, "k" * 64) is None
+    assert ck.load(tmp_path, "e" * 64) is None
     assert "does not match its sha256" in capsys.readouterr().err and not path.exists()
     assert len(list((tmp_path / "quarantine").glob("checkpoints~*.pt"))) == 1
     # a checkpoint copied under another cell's name is not that cell's
@@ -146,6 +146,19 @@ def test_checkpoint_round_trip_and_damage(tmp_path: Path, capsys: Any) -> None:
     os.replace(ck.checkpoint_path(tmp_path, "a" * 64), ck.checkpoint_path(tmp_path, "b" * 64))
     report = ck.verify_all(tmp_path)
     assert report.verified == 0 and "holds cell aaaaaaaaaaaa" in report.damaged[0][1]
+
+
+def test_checkpoint_names_are_cell_keys(tmp_path: Path) -> None:
+    """A key becomes a file name: anything but a sha256 digest is refused (no path of its own),
+    and a file under checkpoints/ not named by a key is reported, not read."""
+    from harness.common.errors import UserError
+
+    with pytest.raises(UserError, match="not a sha256 hex digest"):
+        ck.checkpoint_path(tmp_path, "../../records/x")
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "planted.pt").write_bytes(b"x")
+    report = ck.verify_all(tmp_path)
+    assert report.verified == 0 and "not a cell key" in report.damaged[0][1]
 
 
 def test_checkpoint_payload_cannot_run_code(tmp_path: Path) -> None:

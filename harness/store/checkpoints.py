@@ -37,6 +37,7 @@ from typing import Any, Mapping
 
 from harness.common.errors import UserError
 from harness.common.files import atomic_write_bytes
+from harness.store.paths import check_key, is_key
 
 FOLDER = "checkpoints"
 MAGIC = b"HARNESS-CHECKPOINT\n"
@@ -54,7 +55,8 @@ def folder(root: Path) -> Path:
 
 
 def checkpoint_path(root: Path, key: str) -> Path:
-    return folder(root) / f"{key}.pt"
+    """``<root>/checkpoints/<key>.pt``; ``key`` must be a cell key (never a path of its own)."""
+    return folder(root) / f"{check_key(key)}.pt"
 
 
 def every_epochs(text: str | None = None) -> float:
@@ -190,6 +192,8 @@ def verify_all(root: Path, move: bool = True) -> CheckpointReport:
     report = CheckpointReport()
     for path in checkpoint_files(root):
         try:
+            if not is_key(path.stem):
+                raise DamagedCheckpoint("its name is not a cell key")
             data = path.read_bytes()
             read_header(data, path.stem)
         except FileNotFoundError:
