@@ -1,6 +1,6 @@
 """Speed benchmark (not a test): our on-device CIFAR pipeline against a reference-style loop.
 
-    python -m tasks.longtail.bench_cifar [--device cpu|cuda] [--batches N] [--workers W]
+    python benchmarks/bench_cifar.py [--device cpu|cuda] [--batches N] [--workers W]
 
 Both sides train the same model (ResNet-32 by default) with the same SGD step, batch size 128,
 on the CIFAR-10-LT training set (ρ = 100, 12,406 images, decoded once from the cache):
@@ -39,9 +39,11 @@ from tasks.longtail._cifar_train import (
     CIFAR_STD,
     DeviceBatches,
     LossContext,
-    prepare,
+    SingleModel,
+    sgd_optimizer,
     train_step,
 )
+from tasks.longtail.schedules import PROTOCOLS
 from tasks.longtail._resnet import cifar_resnet
 
 BATCH = 128
@@ -176,10 +178,11 @@ def run_benchmark(device: torch.device, batches: int, warmup: int, workers: int,
 
     def stepper(autocast: bool, memory_format: torch.memory_format) -> Step:
         torch.manual_seed(0)
-        model, _ = prepare(cifar_resnet(depth, width, 10), device)
-        model = model.to(memory_format=memory_format).train()
-        opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=2e-4)
-        return lambda x, y: train_step(model, opt, x.contiguous(memory_format=memory_format), y, CE(), loss_ctx, autocast)
+        single = SingleModel(cifar_resnet(depth, width, 10), device)
+        single.model, single.memory_format = single.model.to(memory_format=memory_format), memory_format
+        single.train()
+        opt = sgd_optimizer(single, PROTOCOLS["ldam"])  # SGD lr 0.1, momentum 0.9, weight decay 2e-4
+        return lambda x, y: train_step(single, opt, x[None], y[None], [CE()], loss_ctx, autocast)
 
     cuda = device.type == "cuda"
     ours_format = torch.channels_last if cuda else torch.contiguous_format
@@ -197,7 +200,7 @@ def run_benchmark(device: torch.device, batches: int, warmup: int, workers: int,
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tasks.longtail.bench_cifar", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python benchmarks/bench_cifar.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--batches", type=int, help="timed training steps per pipeline (default 6 on CPU, 60 on CUDA)")
     parser.add_argument("--warmup", type=int, help="untimed steps first (default 1 on CPU, 10 on CUDA, per block)")

@@ -257,3 +257,22 @@ def test_ldam_drw_trains_with_a_cosine_head_by_default() -> None:
     assert np.isfinite(logits).all() and float(np.abs(logits).max()) <= 1.0 + 1e-5  # cosine logits
     assert len(history) == 3 and all(0.0 <= a <= 1.0 for a in history)
     assert history[-1] == pytest.approx(float(np.mean(logits.argmax(1) == np.arange(10))))  # balanced test set
+
+
+def test_menon_numbers_are_compared_only_with_the_la_schedule_protocol() -> None:
+    """Menon et al.'s 0.7136 / 0.7732 / 0.7789 come from their 1,241-epoch schedule: only claims
+    whose cells run protocol=la_schedule (full scale) carry them, with that protocol stated."""
+    from harness.judge.claim_cells import cells_for_claims
+    from harness.judge.claims import all_claims
+    from harness.plan.cells import Cell
+
+    menon = {0.7136, 0.7732, 0.7789}
+    carrying = [c for c in all_claims("longtail") if menon & set(c.published.values())]
+    assert {c.id for c in carrying} == {"7615-la-loss-beats-erm-la-schedule", "7615-la-posthoc-beats-erm-la-schedule"}
+    for claim in carrying:
+        assert claim.task_params == {"protocol": "la_schedule"} == claim.published_task_params
+        assert claim.scales == ("full",) and claim.published_scale == "full" and claim.protocol["epochs"].startswith("1,241")
+        cells = cells_for_claims([claim], "full", [0, 1, 2])
+        assert len(cells) == 6 and all(c.task_params["protocol"] == "la_schedule" for c in cells)
+        default = Cell.build("cifar10-lt", cells[0].method, cells[0].seed, "full", method_params=cells[0].method_params)
+        assert default.key not in {c.key for c in cells}  # another protocol is another cell

@@ -82,6 +82,10 @@ def cmd_fsck(args: argparse.Namespace) -> int:
         print(line, file=sys.stderr)
     for path in [*r.unverified, *r.unverified_read][:20]:
         print(f"  unverified (no content hash): {path}", file=sys.stderr)
+    cp = result.checkpoints
+    print(f"checkpoints of unfinished cells: {cp.verified} verified ({cp.bytes / 2**20:.1f} MiB), {len(cp.damaged)} damaged")
+    for line in cp.warnings():
+        print(line, file=sys.stderr)
     if args.data:
         print(f"data: {result.data_ok} files match their sha256, {len(result.data_bad or [])} do not")
         for line in result.data_bad or []:

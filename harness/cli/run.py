@@ -44,6 +44,9 @@ def configure_run(p: argparse.ArgumentParser) -> None:
                    help="where cells run (default: pool with --workers > 1 or on GPUs, else local); see README 'Running on a cluster'")
     p.add_argument("--gpus", help="GPU ids for cell slots, e.g. 0,1 (default: every visible GPU, with --device cuda)")
     p.add_argument("--cells-per-gpu", type=int, help="cells sharing each GPU at once (default 1)")
+    p.add_argument("--batch-cells", type=int, metavar="K",
+                   help="train up to K ready cells of one task, task params and scale as one job where the task batches them "
+                        "(cifar10-lt: one stacked model); each cell keeps its lease, key and record (default 1)")
     p.add_argument("--retries", type=int, help="re-runs of a cell whose worker died (default 0); a cell that raised is not retried")
     p.add_argument("--address", help="ray: the cluster to join (auto, or host:port; default: start a local Ray)")
     p.add_argument("--partition", help="slurm: the partition to submit to")
@@ -180,7 +183,9 @@ def executor_options(args: argparse.Namespace, opts: dict[str, Any], device: str
     cluster = {k: getattr(args, k) for k in ("address", "partition", "gpus_per_node", "time", "slurm_backend") if getattr(args, k) is not None}
     if "time" in cluster:
         _count(cluster["time"], "--time", 1)
-    return {"executor": executor, "gpus": gpus, "cells_per_gpu": per_gpu, "retries": opts["retries"], "cluster": tuple(sorted(cluster.items()))}
+    batch_cells = _count(args.batch_cells if getattr(args, "batch_cells", None) is not None else 1, "--batch-cells", 1)
+    return {"executor": executor, "gpus": gpus, "cells_per_gpu": per_gpu, "batch_cells": batch_cells, "retries": opts["retries"],
+            "cluster": tuple(sorted(cluster.items()))}
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -400,12 +405,34 @@ def _print_dry_run(the_plan: Any, store: Any, options: Any) -> None:
         state = "post-process" if cell.base is not None else "train"
         after = f"  (after base {cell.base.key[:12]})" if cell.base is not None else ""
         note = "  (base added for its dependents)" if cell.key in added else ""
-        print(f"  {state:<13} {cell.key[:12]}  {one_line(cell.label())}{after}{note}")
+        print(f"  {state:<13} {cell.key[:12]}  {one_line(cell.label())}{after}{note}{checkpoint_note(store, cell.key)}")
+    if options.batch_cells > 1:
+        from harness.run.scheduler import take_jobs
+
+        trained = [c for c in the_plan.to_run if c.base is None]
+        jobs, _ = take_jobs(trained, len(trained), options.batch_cells)
+        batches = [j for j in jobs if hasattr(j, "cells")]
+        print(f"batched (--batch-cells {options.batch_cells}): {len(batches)} job(s) of "
+              f"{', '.join(str(len(j.cells)) for j in batches) or 'no'} cells; {len(jobs) - len(batches)} cell(s) alone")
     seconds = sum(estimate_seconds(c, store) for c in the_plan.to_run)
     slots = planned_slots(options)
     print(f"estimated work: {len(the_plan.to_run)} cells, about {seconds:.0f}s of cell time"
           + (f", about {seconds / slots:.0f}s on {slots} slots ({options.executor_name})" if slots > 1 else " on one worker")
           + " (from stored timings of the same or similar cells)")
+
+
+def checkpoint_note(store: Any, key: str) -> str:
+    """Where a cell to run resumes, when the store holds its checkpoint."""
+    from harness.store import checkpoints
+
+    path = checkpoints.checkpoint_path(store.root, key)
+    if not path.exists():
+        return ""
+    try:
+        header, _ = checkpoints.read_header(path.read_bytes(), key)
+    except (OSError, checkpoints.DamagedCheckpoint) as exc:
+        return f"  (damaged checkpoint: starts over; {exc})"
+    return f"  (resumes from its checkpoint at epoch {header['epoch']:.2f})"
 
 
 def _print_report(store: Any, task_names: list[str], method_names: list[str], scale: str, extra: list[Any]) -> None:

@@ -72,6 +72,7 @@ class Task(_Component):
     table_metrics: ClassVar[tuple[str, ...]] = ()
     baseline: ClassVar[str] = ""
     in_default_grid: ClassVar[bool] = True  # False: it needs the user's own file (no smoke/reference cell)
+    batch_size_cells: ClassVar[int] = 1  # > 1: run_batch may run up to this many cells (one task params, one scale) together
 
     @classmethod
     def shown_metrics(cls) -> tuple[str, ...]:
@@ -110,6 +111,22 @@ class Task(_Component):
 
     def run(self, method: "Method", ctx: "RunContext") -> "CellResult":  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def run_batch(self, jobs: list[tuple["Method", "RunContext"]]) -> list["CellResult | Exception"]:
+        """Run several cells of this task (these task params, one scale) in one go, one result or
+        exception per job, in order. ``harness run --batch-cells K`` calls it with up to
+        ``min(K, batch_size_cells)`` ready cells, each with its own lease, context and record; a
+        cell is the same cell however it was run (same key), so an override must give each cell
+        what :meth:`run` would give it — e.g. train the cells as one batched model, each from its
+        own seed. The engine seeds the process with the first job's seed only: an override seeds
+        each cell itself. By default the jobs run one after another."""
+        results: list[CellResult | Exception] = []
+        for method, ctx in jobs:
+            try:
+                results.append(self.run(method, ctx))
+            except Exception as exc:  # noqa: BLE001 - one cell's failure is that cell's
+                results.append(exc)
+        return results
 
 
 @dataclass(frozen=True)
@@ -179,6 +196,28 @@ class RunContext:
     deadline: float | None = None  # time.monotonic() value
     store: Any = None  # harness.store.store.Store, to reuse finished cells' predictions
     cell: Any = None  # harness.plan.cells.Cell being run
+    checkpoints: Any = None  # harness.store.checkpoints.CellCheckpoints of this cell (None: none kept)
+
+    @property
+    def checkpoint_every(self) -> float:
+        """Epochs between checkpoints (0: none, except one saved when the deadline is passed)."""
+        return float(self.checkpoints.every) if self.checkpoints is not None else 0.0
+
+    def save_checkpoint(self, state: Mapping[str, Any], epoch: float) -> None:
+        """Store this cell's training state (tensors and plain containers), atomically and with
+        its sha256, replacing the previous checkpoint; a no-op where the run keeps none. The
+        engine removes it once the cell's record is stored."""
+        if self.checkpoints is not None:
+            self.checkpoints.save(state, epoch)
+
+    def load_checkpoint(self) -> dict[str, Any] | None:
+        """The state last saved by :meth:`save_checkpoint` for this very cell (its key), verified;
+        None when there is none (or it was damaged: then the cell starts over)."""
+        return self.checkpoints.load() if self.checkpoints is not None else None
+
+    def past_deadline(self) -> bool:
+        """Whether ``--timeout`` has passed (a loop that can save its state asks this first)."""
+        return self.deadline is not None and time.monotonic() > self.deadline
 
     def base_predictions(self) -> Any:
         """The stored per-example predictions of this cell's base (see :class:`Dependency`). The
@@ -194,7 +233,7 @@ class RunContext:
 
     def check_deadline(self) -> None:
         """Called by training loops between steps; turns an overrun into a recorded failure."""
-        if self.deadline is not None and time.monotonic() > self.deadline:
+        if self.past_deadline():
             raise CellFailure("timeout: the cell ran past --timeout")
 
 

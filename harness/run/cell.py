@@ -16,6 +16,7 @@ import os
 import time
 import traceback
 import uuid
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -26,6 +27,7 @@ from harness.plan.cells import Cell
 from harness.run.device import gpu_name, seed_everything
 from harness.common.errors import CellFailure, UserError
 from harness.plan.metrics import unregistered
+from harness.store.checkpoints import CellCheckpoints, every_epochs
 from harness.store.records import non_finite_metrics, record_table, utc_now
 from harness.store.store import Store
 
@@ -59,6 +61,7 @@ class RunOptions:
     retries: int = 0  # re-runs of a cell whose worker died (never of a cell that raised)
     gpus: tuple[int, ...] = ()  # GPU ids for slots; empty: every visible GPU (device cuda)
     cells_per_gpu: int = 1
+    batch_cells: int = 1  # ready cells of one task, task params and scale run as one job (Task.run_batch), where the task batches
     threads: int | None = None  # torch threads per cell; None: the cores shared among workers
     cluster: tuple[tuple[str, Any], ...] = ()  # executor settings: address (ray); partition, gpus_per_node, time, slurm_backend (slurm)
 
@@ -91,49 +94,96 @@ def cpu_threads(task_max: int | None, workers: int) -> int:
     return min(share, task_max) if task_max else share
 
 
+def _context(cell: Cell, store: Store, options: RunOptions, deadline: float | None) -> RunContext:
+    return RunContext(seed=cell.seed, scale=cell.scale, device=options.device, deadline=deadline, store=store, cell=cell,
+                      checkpoints=CellCheckpoints(store.root, cell.key, every_epochs()))
+
+
+def _seed(task: Any, seed: int, options: RunOptions) -> None:
+    threads = cpu_threads(task.max_threads, options.workers) if options.threads is None else min(options.threads, task.max_threads or options.threads)
+    seed_everything(seed, use_torch=task.uses_torch, threads=threads, deterministic=not options.device.startswith("cuda"))
+
+
+def _store_result(cell: Cell, result: Any, ctx: RunContext, store: Store, options: RunOptions, started_at: datetime, t0: float,
+                  wall: float | None = None) -> Outcome:
+    """Check a cell's result and write its record (and drop its checkpoint); raises CellFailure."""
+    bad = non_finite_metrics(result)
+    if bad:
+        raise CellFailure(f"non-finite metric(s) {', '.join(sorted(bad))}")
+    undeclared = unregistered(result.metrics)
+    if undeclared:
+        raise CellFailure(f"metric(s) {', '.join(undeclared)} not registered: the family declares each metric it reports "
+                          f"with register_metric(Metric(name, higher_is_better, description))")
+    if options.timeout_s and time.monotonic() - t0 > options.timeout_s:
+        raise CellFailure(f"timeout: ran {time.monotonic() - t0:.1f}s > --timeout {options.timeout_s:g}s")
+    on_gpu = options.device.startswith("cuda")
+    result.info.setdefault("device", f"cuda:{os.environ['HARNESS_GPU']}" if on_gpu and os.environ.get("HARNESS_GPU") else options.device)
+    result.info.setdefault("gpu_name", gpu_name(options.device))
+    wall = time.monotonic() - t0 if wall is None else wall
+    table = record_table(
+        cell,
+        result,
+        run_id=options.run_id,
+        started_at=started_at,
+        wall_s=wall,
+        executor=options.executor_name,
+        workers_on_device=options.cells_per_gpu if on_gpu else options.workers,
+    )
+    store.write_record(cell, table, result.predictions)
+    ctx.checkpoints.remove()  # finished: its record replaces the checkpoint (a failed cell keeps it, to resume)
+    return Outcome(cell, Status.OK, wall)
+
+
+def _failed(cell: Cell, exc: BaseException, store: Store, options: RunOptions, started_at: datetime, wall: float,
+            trace: str | None = None) -> Outcome:
+    error = f"{type(exc).__name__}: {exc}"
+    detail = "" if isinstance(exc, (CellFailure, UserError)) else (trace if trace is not None else traceback.format_exc(limit=6))
+    try:
+        store.write_failure(cell, error, traceback=detail, wall_s=wall, started_at=started_at, run_id=options.run_id)
+    except OSError:
+        pass
+    return Outcome(cell, Status.FAILED, wall, error)
+
+
 def run_cell(cell: Cell, store: Store, options: RunOptions) -> Outcome:
     """Run one cell in this process and store its record, or its failure. Never raises."""
     started_at, t0 = utc_now(), time.monotonic()
     deadline = t0 + options.timeout_s if options.timeout_s else None
     try:
         task, method = cell.make_task(), cell.make_method()
-        threads = cpu_threads(task.max_threads, options.workers) if options.threads is None else min(options.threads, task.max_threads or options.threads)
-        seed_everything(cell.seed, use_torch=task.uses_torch, threads=threads, deterministic=not options.device.startswith("cuda"))
-        ctx = RunContext(seed=cell.seed, scale=cell.scale, device=options.device, deadline=deadline, store=store, cell=cell)
-        result = task.run(method, ctx)
-        bad = non_finite_metrics(result)
-        if bad:
-            raise CellFailure(f"non-finite metric(s) {', '.join(sorted(bad))}")
-        undeclared = unregistered(result.metrics)
-        if undeclared:
-            raise CellFailure(f"metric(s) {', '.join(undeclared)} not registered: the family declares each metric it reports "
-                              f"with register_metric(Metric(name, higher_is_better, description))")
-        if options.timeout_s and time.monotonic() - t0 > options.timeout_s:
-            raise CellFailure(f"timeout: ran {time.monotonic() - t0:.1f}s > --timeout {options.timeout_s:g}s")
-        on_gpu = options.device.startswith("cuda")
-        result.info.setdefault("device", f"cuda:{os.environ['HARNESS_GPU']}" if on_gpu and os.environ.get("HARNESS_GPU") else options.device)
-        result.info.setdefault("gpu_name", gpu_name(options.device))
-        wall = time.monotonic() - t0
-        table = record_table(
-            cell,
-            result,
-            run_id=options.run_id,
-            started_at=started_at,
-            wall_s=wall,
-            executor=options.executor_name,
-            workers_on_device=options.cells_per_gpu if on_gpu else options.workers,
-        )
-        store.write_record(cell, table, result.predictions)
-        return Outcome(cell, Status.OK, wall)
+        _seed(task, cell.seed, options)
+        ctx = _context(cell, store, options, deadline)
+        return _store_result(cell, task.run(method, ctx), ctx, store, options, started_at, t0)
     except Exception as exc:  # noqa: BLE001 - isolation is the point
-        wall = time.monotonic() - t0
-        error = f"{type(exc).__name__}: {exc}"
-        detail = "" if isinstance(exc, (CellFailure, UserError)) else traceback.format_exc(limit=6)
+        return _failed(cell, exc, store, options, started_at, time.monotonic() - t0)
+
+
+def run_batch(cells: list[Cell], store: Store, options: RunOptions) -> list[Outcome]:
+    """Run cells of one task, task params and scale through ``Task.run_batch`` in this process
+    (the caller holds their leases) and store each one's record or failure; never raises. Each
+    cell's record notes its share of the batch's wall time."""
+    started_at, t0 = utc_now(), time.monotonic()
+    deadline = t0 + options.timeout_s if options.timeout_s else None
+    try:
+        task = cells[0].make_task()
+        jobs = [(cell.make_method(), _context(cell, store, options, deadline)) for cell in cells]
+        _seed(task, cells[0].seed, options)
+        results: list[Any] = task.run_batch(jobs)
+        if len(results) != len(cells):
+            raise CellFailure(f"{task.name}.run_batch returned {len(results)} results for {len(cells)} cells")
+    except Exception as exc:  # noqa: BLE001 - the whole batch failed: every cell is recorded as failed
+        trace = traceback.format_exc(limit=6)
+        return [_failed(cell, exc, store, options, started_at, time.monotonic() - t0, trace) for cell in cells]
+    share = (time.monotonic() - t0) / len(cells)
+    outcomes = []
+    for cell, (_, ctx), result in zip(cells, jobs, results):
         try:
-            store.write_failure(cell, error, traceback=detail, wall_s=wall, started_at=started_at, run_id=options.run_id)
-        except OSError:
-            pass
-        return Outcome(cell, Status.FAILED, wall, error)
+            if isinstance(result, BaseException):
+                raise result
+            outcomes.append(_store_result(cell, result, ctx, store, options, started_at, t0, wall=share))
+        except Exception as exc:  # noqa: BLE001
+            outcomes.append(_failed(cell, exc, store, options, started_at, share))
+    return outcomes
 
 
 def run_leased(cell: Cell, store: Store, options: RunOptions, since: datetime) -> Outcome:
@@ -149,3 +199,54 @@ def run_leased(cell: Cell, store: Store, options: RunOptions, since: datetime) -
         return run_cell(cell, store, options)
 
 
+@dataclass(frozen=True)
+class CellBatch:
+    """Ready cells of one task, task params and scale that one worker runs together
+    (``--batch-cells``): one job for an executor, one lease and one record per cell."""
+
+    cells: tuple[Cell, ...]
+
+    @property
+    def task(self) -> str:  # what executors ask of a job (its task's CPUs)
+        return self.cells[0].task
+
+    def label(self) -> str:
+        return f"{len(self.cells)} cells of {self.cells[0].task} ({self.cells[0].scale}) batched"
+
+
+Job = Cell | CellBatch
+
+
+def cells_of(job: Job) -> tuple[Cell, ...]:
+    return job.cells if isinstance(job, CellBatch) else (job,)
+
+
+def run_leased_batch(batch: CellBatch, store: Store, options: RunOptions, since: datetime) -> list[Outcome]:
+    """The batch's cells, each under its own lease: those another run holds are SKIPPED, those
+    stored meanwhile CACHED, the rest run together (:func:`run_batch`)."""
+    outcomes: dict[str, Outcome] = {}
+    with ExitStack() as leases:
+        todo = []
+        for cell in batch.cells:
+            lease = store.try_lease(cell, options.run_id)
+            if lease is None:
+                holder = store.lease_holder(cell)
+                outcomes[cell.key] = Outcome(cell, Status.SKIPPED, 0.0, f"being computed by {holder.describe() if holder else 'another run'}")
+                continue
+            leases.enter_context(lease)
+            if store.finished_after(cell, since):
+                outcomes[cell.key] = Outcome(cell, Status.CACHED)
+            else:
+                todo.append(cell)
+        if len(todo) == 1:
+            outcomes[todo[0].key] = run_cell(todo[0], store, options)
+        elif todo:
+            outcomes.update((o.cell.key, o) for o in run_batch(todo, store, options))
+    return [outcomes[cell.key] for cell in batch.cells]
+
+
+def run_job(job: Job, store: Store, options: RunOptions, since: datetime) -> Outcome | list[Outcome]:
+    """What every executor runs for a job: one cell (its outcome) or a batch (one outcome per cell)."""
+    if isinstance(job, CellBatch):
+        return run_leased_batch(job, store, options, since)
+    return run_leased(job, store, options, since)

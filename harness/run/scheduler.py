@@ -22,13 +22,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from harness.plan.cells import Cell
+from harness.plan.cells import Cell, canonical_json
 from harness.run.executors import WorkerLost, make_executor
 from harness.run.graph import Overwrite, dependencies, plan, with_bases
 from harness.store.lease import default_ttl, is_stale, release_run
 from harness.run.progress import GraphProgress
 from harness.store.records import utc_now
-from harness.run.cell import Outcome, RunOptions, Status
+from harness.run.cell import CellBatch, Job, Outcome, RunOptions, Status, cells_of
 from harness.store.store import Store
 
 LOOK_AT_LEASE_EVERY_S = 1.0  # a cell another run computes: look at its lease this often
@@ -50,7 +50,7 @@ def execute(cells: list[Cell], store: Store, options: RunOptions) -> list[Outcom
     executor = make_executor(options, store, since)
     progress = GraphProgress(order, store, executor.slots, enabled=options.progress)
     ready = [c for c in order if c.key not in base_of]
-    running: dict[Any, Cell] = {}
+    running: dict[Any, Job] = {}
     leased_elsewhere: dict[str, tuple[Cell, float]] = {}
     lost: dict[str, int] = defaultdict(int)
     outcomes: list[Outcome] = []
@@ -81,30 +81,33 @@ def execute(cells: list[Cell], store: Store, options: RunOptions) -> list[Outcom
                         leased_elsewhere[key] = (cell, now + LOOK_AT_LEASE_EVERY_S)
             room = executor.slots - len(running)
             if ready and room > 0:  # no more than the executor runs at once: the rest stay free to go anywhere
-                batch, ready[:] = ready[:room], ready[room:]
-                running.update(zip(executor.submit(batch), batch))
-                progress.started(batch)
+                jobs, ready[:] = take_jobs(ready, room, options.batch_cells)
+                running.update(zip(executor.submit(jobs), jobs))
+                progress.started([c for job in jobs for c in cells_of(job)])
             if not running:
                 time.sleep(0.2)
                 continue
             for handle in executor.wait(list(running), timeout=0.5):
-                cell = running.pop(handle)
+                job = running.pop(handle)
                 try:
-                    outcome = executor.outcome(handle)
+                    result = executor.outcome(handle)
                 except WorkerLost as exc:
-                    lost[cell.key] += 1
-                    if lost[cell.key] <= options.retries:
-                        progress.retrying(cell, str(exc))
-                        ready.append(cell)
+                    result = []
+                    for cell in cells_of(job):
+                        lost[cell.key] += 1
+                        if lost[cell.key] <= options.retries:
+                            progress.retrying(cell, str(exc))
+                            ready.append(cell)
+                            continue
+                        error = f"{exc}; gave up after {lost[cell.key]} attempt(s) (--retries {options.retries})"
+                        _record_failure(store, cell, error, options)
+                        result.append(Outcome(cell, Status.FAILED, 0.0, error))
+                for outcome in result if isinstance(result, list) else [result]:
+                    if outcome.status is Status.SKIPPED:  # another live run holds its lease
+                        progress.waiting(outcome.cell, outcome.error)
+                        leased_elsewhere[outcome.cell.key] = (outcome.cell, time.monotonic() + LOOK_AT_LEASE_EVERY_S)
                         continue
-                    error = f"{exc}; gave up after {lost[cell.key]} attempt(s) (--retries {options.retries})"
-                    _record_failure(store, cell, error, options)
-                    outcome = Outcome(cell, Status.FAILED, 0.0, error)
-                if outcome.status is Status.SKIPPED:  # another live run holds its lease
-                    progress.waiting(cell, outcome.error)
-                    leased_elsewhere[cell.key] = (cell, time.monotonic() + LOOK_AT_LEASE_EVERY_S)
-                    continue
-                finish(outcome)
+                    finish(outcome)
     except KeyboardInterrupt:
         with _shielded():  # a second Ctrl-C must not leave workers or leases behind
             executor.cancel()
@@ -136,6 +139,31 @@ def summary(outcomes: list[Outcome], cached: int) -> str:
     count = Counter(o.status for o in outcomes)
     other = f"{count[Status.CACHED]} finished by another run, " if count[Status.CACHED] else ""
     return f"{count[Status.OK]} ran, {other}{cached} cached, {count[Status.FAILED]} failed"
+
+
+def take_jobs(ready: list[Cell], room: int, batch_cells: int = 1) -> tuple[list[Job], list[Cell]]:
+    """Up to ``room`` jobs from the front of ``ready``, and the cells left waiting. With
+    ``--batch-cells K`` > 1, cells that train (no base) of one task, task params and scale go into
+    one :class:`CellBatch` of up to K (and the task's ``batch_size_cells``) where the task batches;
+    every other cell is a job of its own. Batching is how cells run, never what they are."""
+    from harness.plan import registry
+
+    jobs: list[list[Cell]] = []
+    open_groups: dict[tuple[Any, ...], list[Cell]] = {}
+    waiting: list[Cell] = []
+    for cell in ready:
+        limit = min(batch_cells, registry.get_task(cell.task).batch_size_cells) if batch_cells > 1 and cell.base is None else 1
+        key = (cell.task, canonical_json(cell.task_params), cell.scale)
+        group = open_groups.get(key) if limit > 1 else None
+        if group is not None and len(group) < limit:
+            group.append(cell)
+        elif len(jobs) < room:
+            jobs.append([cell])
+            if limit > 1:
+                open_groups[key] = jobs[-1]
+        else:
+            waiting.append(cell)
+    return [CellBatch(tuple(g)) if len(g) > 1 else g[0] for g in jobs], waiting
 
 
 def _lease_free(store: Store, cell: Cell) -> bool:

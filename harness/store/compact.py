@@ -11,7 +11,8 @@ file, and readers drop the duplicate. ``Store.load`` packs a task on its own pas
 
 A record without a content hash is left loose, never packed: a pack is named by its sha256, so
 packing would make an unverifiable number look verified. ``$HARNESS_ALLOW_UNVERIFIED=1`` packs
-it (the user's explicit decision); the CLI then says how many.
+it (the user's explicit decision); the CLI then says how many. Checkpoints of unfinished
+cells (``checkpoints/``) are not records: compaction leaves them where they are.
 """
 
 from __future__ import annotations

@@ -4,15 +4,19 @@ Every record and pack is read and verified (a damaged one is quarantined, unless
 a pack or record naming a cell key or task that cannot be a path is damaged); a record without
 a content hash is a failure (it cannot be verified; it is left in place, and counted even when
 ``$HARNESS_ALLOW_UNVERIFIED=1`` lets the other verbs read it);
-temp files of dead writers and stale leases are removed; with ``data=True`` every data file of
-every registered task is re-hashed from its bytes, ignoring the sha256 memo.
+temp files of dead writers and stale leases are removed; every checkpoint of an unfinished cell
+(``checkpoints/``, :mod:`harness.store.checkpoints`) is verified against its sha256 and counted (a
+damaged one is quarantined: its cell starts over); with ``data=True`` every data file of every
+registered task is re-hashed from its bytes, ignoring the sha256 memo.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from harness.store.checkpoints import CheckpointReport, verify_all
 
 if TYPE_CHECKING:
     from harness.store.codec import ReadReport
@@ -26,10 +30,11 @@ class FsckResult:
     stale_leases: int
     data_ok: int = 0
     data_bad: list[str] | None = None
+    checkpoints: CheckpointReport = field(default_factory=CheckpointReport)
 
     @property
     def clean(self) -> bool:
-        return not (self.report.damaged or self.report.unreadable or self.report.legacy or self.data_bad)
+        return not (self.report.damaged or self.report.unreadable or self.report.legacy or self.data_bad or self.checkpoints.damaged)
 
 
 def fsck(store: Store, data: bool = False) -> FsckResult:
@@ -49,7 +54,7 @@ def fsck(store: Store, data: bool = False) -> FsckResult:
         store._read(path, report, pack=False)
     for path in store.pack_files():
         store._read(path, report, pack=True)
-    result = FsckResult(report, temporaries, stale)
+    result = FsckResult(report, temporaries, stale, checkpoints=verify_all(store.root, move=writable and store.may_quarantine))
     if data:
         result.data_ok, result.data_bad = check_data()
     return result

@@ -136,7 +136,7 @@ class Store:
     def clean_temporaries(self) -> list[Path]:
         """Remove temp files whose writer is dead (same host) or that are hours old (any host)."""
         removed = []
-        folders = [self.root, *(self.root / d for d in ("records", "packs", "preds", "failed", "leases"))]
+        folders = [self.root, *(self.root / d for d in ("records", "packs", "preds", "failed", "leases", "checkpoints"))]
         folders += [d for base in ("records", "packs") for d in (self.root / base).glob("*") if d.is_dir()]
         now = time.time()
         for folder in folders:

@@ -90,6 +90,11 @@ class Cifar10LT(LongTailTask):
         "full": "ResNet-32, the protocol's full schedule (ldam: 200 epochs; la_schedule: 1,241); full data; test set evaluated every epoch",
     }
     estimate_s = {"smoke": 3.0, "small": 240.0, "full": 3600.0}
+    batch_size_cells: ClassVar[int] = 16  # cells trained as one stacked model under `harness run --batch-cells`
+
+    def __init__(self, **given: Any) -> None:
+        super().__init__(**given)
+        self._batched: dict[int, tuple[Any, list[float], int, float]] = {}  # id(ctx) → trained in run_batch
 
     def train_counts(self, scale: str) -> list[int]:
         divisor = SCALES[scale].train_divisor
@@ -118,13 +123,21 @@ class Cifar10LT(LongTailTask):
     def _train(self, method: Method, split: Split, ctx: RunContext) -> np.ndarray:
         import numpy as np
 
-        from tasks.longtail._cifar_train import train_sgd
-
         t0 = time.monotonic()
-        logits, history = train_sgd(
-            self.model(split, ctx.scale), split, method, self.schedule(ctx.scale), ctx, self.p["precision"], track_best=SCALES[ctx.scale].track_best
-        )
-        self._trained_note = f"trained {len(split.y_train)} images in {time.monotonic() - t0:.0f}s"
+        trained = self._batched.pop(id(ctx), None)
+        if trained is None:
+            from tasks.longtail._cifar_train import train_sgd
+
+            logits, history = train_sgd(
+                self.model(split, ctx.scale), split, method, self.schedule(ctx.scale), ctx, self.p["precision"], track_best=SCALES[ctx.scale].track_best
+            )
+            self._trained_note = f"trained {len(split.y_train)} images in {time.monotonic() - t0:.0f}s"
+        else:
+            logits, history, cells, seconds = trained
+            if isinstance(logits, Exception):
+                raise logits
+            self._train_share_s = seconds / cells
+            self._trained_note = f"trained {len(split.y_train)} images batched with {cells} cells in {seconds:.0f}s"
         if history:  # per-epoch test accuracy of this training run (not of a reused base)
             best = int(np.argmax(history))
             self._best_epoch = {"best_epoch_accuracy": float(history[best]), "best_epoch": float(best + 1)}
@@ -133,10 +146,61 @@ class Cifar10LT(LongTailTask):
     def run(self, method: Method, ctx: RunContext) -> CellResult:
         from tasks.longtail._cifar_train import resolve_precision
 
-        self._trained_note, self._best_epoch = "", {}
+        self._trained_note, self._best_epoch, self._train_share_s = "", {}, None
         result = super().run(method, ctx)
+        if self._train_share_s is not None:  # this cell's share of its batch's training time
+            result.train_s = self._train_share_s
         result.metrics.update(self._best_epoch)
         result.info["precision"] = resolve_precision(self.p["precision"], ctx.device)
         notes = [f"{ctx.scale}: {self.scales[ctx.scale]}", self._trained_note, result.info.get("notes", "")]
         result.info["notes"] = "; ".join(n for n in notes if n)
         return result
+
+    def run_batch(self, jobs: list[tuple[Method, RunContext]]) -> list[CellResult | Exception]:
+        """Train the cells that train (not the post-hoc ones) as one stacked model
+        (:mod:`tasks.longtail._batched`), each from its own seed and checkpoint, then finish every
+        cell as :meth:`run` does. Cells resuming from different epochs train in separate stacks."""
+        import torch
+
+        from tasks.longtail._batched import train_stacked
+        from tasks.longtail._cifar_train import checkpoint_position
+        from tasks.longtail._heads import with_head
+
+        if len({(ctx.scale, ctx.device) for _, ctx in jobs}) > 1:
+            raise ValueError("cells batched together share their scale and device")
+        training = [i for i, (method, _) in enumerate(jobs) if method.dependency() is None]
+        if len(training) > 1:
+            scale = jobs[training[0]][1].scale
+            split = self.load(scale)
+            stacks: dict[Any, list[tuple[int, dict | None]]] = {}
+            for i in training:
+                try:
+                    state = jobs[i][1].load_checkpoint()
+                    stacks.setdefault(checkpoint_position(state), []).append((i, state))
+                except Exception as exc:  # noqa: BLE001 - one cell's unreadable checkpoint fails that cell only
+                    self._batched[id(jobs[i][1])] = (exc, [], 1, 0.0)
+            for members in stacks.values():
+                t0 = time.monotonic()
+                models = []
+                for i, _ in members:
+                    method, ctx = jobs[i]
+                    torch.manual_seed(ctx.seed)  # the initialisation the separate cell gets after seed_everything
+                    models.append(with_head(self.model(split, scale), method.head))
+                try:
+                    outs: list[Any] = train_stacked(models, split, [jobs[i][0] for i, _ in members], [jobs[i][1] for i, _ in members],
+                                                    self.schedule(scale), self.p["precision"], SCALES[scale].track_best, [s for _, s in members])
+                except Exception as exc:  # noqa: BLE001 - a deadline (or a crash) ends every cell of the stack
+                    outs = [(exc, [])] * len(members)
+                seconds = time.monotonic() - t0
+                for (i, _), (logits, history) in zip(members, outs):
+                    self._batched[id(jobs[i][1])] = (logits, history, len(members), seconds)
+        results: list[CellResult | Exception] = []
+        try:
+            for method, ctx in jobs:
+                try:
+                    results.append(self.run(method, ctx))
+                except Exception as exc:  # noqa: BLE001 - recorded per cell by the engine
+                    results.append(exc)
+        finally:
+            self._batched.clear()
+        return results

@@ -21,13 +21,14 @@ class Executor(Protocol):
     slots: int  # cells that run at once
 
     def submit(self, cells: Sequence[Any]) -> list[Any]:
-        """Start these cells (all ready to run); one handle per cell, in order."""
+        """Start these jobs (all ready to run: a cell, or a ``CellBatch`` of cells run together
+        under ``--batch-cells``), each through :func:`harness.run.cell.run_job`; one handle per job, in order."""
 
     def wait(self, handles: Sequence[Any], timeout: float) -> list[Any]:
         """The handles among ``handles`` that finished (possibly none after ``timeout`` s)."""
 
     def outcome(self, handle: Any) -> Outcome:
-        """A finished handle's outcome; raises :class:`WorkerLost` when its worker died."""
+        """A finished handle's outcome (a batch's: one per cell, a list); raises :class:`WorkerLost` when its worker died."""
 
     def cancel(self) -> None:
         """Stop every running cell now (Ctrl-C): nothing running is recorded as finished."""

@@ -7,7 +7,7 @@ from concurrent.futures import Future
 from datetime import datetime
 from typing import Any, Sequence
 
-from harness.run.cell import Outcome, RunOptions, run_leased
+from harness.run.cell import Outcome, RunOptions, run_job
 
 
 class LocalExecutor:
@@ -34,7 +34,7 @@ class LocalExecutor:
         if done or not self.queue:
             return done
         cell, future = self.queue.popleft()
-        future.set_result(run_leased(cell, self.store, self.options, self.since))
+        future.set_result(run_job(cell, self.store, self.options, self.since))
         return [future]
 
     def outcome(self, handle: Future[Outcome]) -> Outcome:

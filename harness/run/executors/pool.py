@@ -38,7 +38,7 @@ from pebble import ProcessPool
 
 from harness.common.errors import UserError
 from harness.run.executors.base import first_done, future_outcome
-from harness.run.cell import Outcome, RunOptions, run_leased, usable_cores
+from harness.run.cell import Outcome, RunOptions, cells_of, run_job, usable_cores
 
 
 def visible_gpus() -> tuple[int, ...]:
@@ -72,7 +72,7 @@ def preload_modules(cells: Sequence[Any]) -> list[str]:
     from harness.plan import registry
 
     modules = {"harness.run.cell"}
-    for cell in cells:
+    for cell in (c for job in cells for c in cells_of(job)):
         task, method = registry.get_task(cell.task), registry.get_method(cell.method)
         modules |= {task.__module__, method.__module__}
         if task.uses_torch:  # torch, and the compiler stack its optimizers import on first use (3.5 s)
@@ -142,10 +142,10 @@ class PoolExecutor:
             gpu = min(self.gpus, key=lambda g: load[g])  # the GPU with the fewest cells in flight
             args = (cell, self.store, self.options, self.since)
             try:
-                future = self._pool(gpu, cells).schedule(run_leased, args=args)
+                future = self._pool(gpu, cells).schedule(run_job, args=args)
             except RuntimeError:  # the pool broke since the last call: a fresh one takes the cell
                 self.pools.pop(gpu).stop()
-                future = self._pool(gpu, cells).schedule(run_leased, args=args)
+                future = self._pool(gpu, cells).schedule(run_job, args=args)
             self.in_flight[future] = gpu
             handles.append(future)
         return handles

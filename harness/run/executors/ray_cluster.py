@@ -26,7 +26,7 @@ from typing import Any, Sequence
 from harness.plan import registry
 from harness.common.errors import UserError
 from harness.run.executors.base import first_done, future_outcome, require
-from harness.run.cell import Outcome, RunOptions, run_leased
+from harness.run.cell import Outcome, RunOptions, run_job
 
 
 def _run_on_ray(cell: Any, store: Any, options: RunOptions, since: datetime) -> Outcome:
@@ -36,7 +36,7 @@ def _run_on_ray(cell: Any, store: Any, options: RunOptions, since: datetime) -> 
     gpu_ids = ray.get_gpu_ids()
     if gpu_ids:
         os.environ["HARNESS_GPU"] = ",".join(str(g) for g in gpu_ids)
-    return run_leased(cell, store, options, since)
+    return run_job(cell, store, options, since)
 
 
 def forwarded_environment() -> dict[str, str]:

@@ -3,7 +3,7 @@ ready cells (bases first, their dependents in a later array once the bases are s
 
 ``--slurm-backend local`` runs the very same submitit jobs as processes on this machine (the
 scheduler keeps at most ``--workers`` in flight): that is what the test suite runs, so CI needs no cluster. Each job runs
-:func:`harness.run.cell.run_leased` and writes its record into the store on the cluster's shared
+:func:`harness.run.cell.run_job` and writes its record into the store on the cluster's shared
 filesystem.
 
 Submitit's own files are pickles that each job *executes* (the function, the cell, the store
@@ -29,7 +29,7 @@ from typing import Any, Sequence
 from harness.common.errors import UserError
 from harness.plan import registry
 from harness.run.executors.base import WorkerLost, require
-from harness.run.cell import Outcome, RunOptions, run_leased, usable_cores
+from harness.run.cell import Outcome, RunOptions, run_job, usable_cores
 
 POLL_S = 1.0
 DEFAULT_CPUS = 4  # a task that declares no thread limit (a CNN) gets this many CPUs per job
@@ -118,7 +118,7 @@ class SlurmExecutor:
         cpus = self.threads or max(registry.get_task(c.task).max_threads or DEFAULT_CPUS for c in cells)
         self.executor.update_parameters(cpus_per_task=cpus)
         with self.executor.batch():
-            jobs = [self.executor.submit(run_leased, cell, self.store, self.options, self.since) for cell in cells]
+            jobs = [self.executor.submit(run_job, cell, self.store, self.options, self.since) for cell in cells]
         self.jobs += jobs
         return jobs
 
