@@ -70,3 +70,23 @@ def test_a_column_below_its_deciding_scale_is_captioned_as_indications() -> None
     page = family_page(PageView("longtail", records, all_claims("longtail"), [], ROOT / "results" / "figures"))
     assert "cifar10-lt at scale small: indications only; its claims decide at scale full" in page
     assert "digits-lt at scale small: indications" not in page
+
+
+def test_published_numbers_stand_only_beside_their_own_protocol() -> None:
+    """Menon et al.'s CIFAR numbers describe the la_schedule protocol: a full-scale table of the
+    default (LDAM-DRW) protocol must not show them; one of la_schedule cells does."""
+    import json
+
+    import pandas as pd
+
+    from harness.report.tables import Published, build_table
+
+    def records(protocol: str) -> pd.DataFrame:
+        params = json.dumps({"method": {}, "task": {"protocol": protocol, "rho": 100.0}})
+        return pd.DataFrame([{"task": "cifar10-lt", "method": m, "params_json": params, "seed": s, "scale": "full",
+                              "metric": "balanced_accuracy", "value": 0.7 + 0.01 * s, "finished_at": pd.Timestamp("2026-01-01")}
+                             for m in ("erm", "logit_adjust") for s in range(3)])
+
+    published = {"Menon et al.": Published("cifar10-lt", "full", {"erm": 0.7136}, {"protocol": "la_schedule"})}
+    assert build_table(records("ldam"), "balanced_accuracy", published=published).published == {}
+    assert list(build_table(records("la_schedule"), "balanced_accuracy", published=published).published) == ["Menon et al."]

@@ -181,6 +181,7 @@ def _gather(claim: Claim, index: RecordIndex, task: str, cmp: Comparison) -> Ser
         return Evidence(task, cmp.label(), INCONCLUSIVE, f"no records at scale {'/'.join(deciding)}"), run_command(claim, lowest)
     scale, indication = found
     hint = run_command(claim, lowest if indication else scale)
+    nothing = Evidence(task, cmp.label(), INCONCLUSIVE, f"no records at scale {'/'.join(deciding)}")  # below it, nothing usable
     seeds = sorted(index.seeds.get((task, scale), set()) | set(range(claim.min_seeds)))
     cells_a = Side(task, cmp.a, claim.task_params).cells(seeds, scale)
     cells_b = Side(task, cmp.b, claim.task_params).cells(seeds, scale)
@@ -188,13 +189,15 @@ def _gather(claim: Claim, index: RecordIndex, task: str, cmp: Comparison) -> Ser
     failed = sorted({s for s in seeds if (s not in a and index.failed(cells_a[s])) or (s not in b and index.failed(cells_b[s]))})
     if failed:
         why = f"{len(failed)} of {len(set(a) | set(b) | set(failed))} seeds failed (seed {', '.join(map(str, failed))}); rerun them before deciding"
-        return Evidence(task, cmp.label(), INCONCLUSIVE, why, scale), hint
+        return (nothing if indication else Evidence(task, cmp.label(), INCONCLUSIVE, why, scale)), hint
     missing = [s for s, series in ((cmp.a, a), (cmp.b, b)) if not series]
     if missing:
-        return Evidence(task, cmp.label(), INCONCLUSIVE, f"cells missing: {', '.join(s.label() for s in missing)} at scale {scale}", scale), hint
+        why = f"cells missing: {', '.join(s.label() for s in missing)} at scale {scale}"
+        return (nothing if indication else Evidence(task, cmp.label(), INCONCLUSIVE, why, scale)), hint
     series = Series(task, scale, indication, a, b, cells_a, cells_b, deciding)
     if len(series.shared) < claim.min_seeds:
-        return Evidence(task, cmp.label(), INCONCLUSIVE, f"too few shared seeds: n={len(series.shared)} < {claim.min_seeds}", scale), hint
+        why = f"too few shared seeds: n={len(series.shared)} < {claim.min_seeds}"
+        return (nothing if indication else Evidence(task, cmp.label(), INCONCLUSIVE, why, scale)), hint
     return series
 
 

@@ -21,13 +21,13 @@ from harness.report.verdict_text import tally_lines, verdict_lines
 
 
 def published_columns(claims: list[Claim], metric: str) -> dict[str, tables.Published]:
-    """Published numbers of claims on ``metric``, keyed by their label, with the task and scale
-    whose protocol they describe: a table shows them only beside that task at that scale."""
+    """Published numbers of claims on ``metric``, keyed by their label, with the task, scale and
+    task params whose protocol they describe: a table shows them only beside cells of that protocol."""
     out: dict[str, tables.Published] = {}
     for c in claims:
         if c.published and c.metric == metric and c.published_task:
             label = c.published_label or c.id
-            out.setdefault(label, tables.Published(c.published_task, c.published_scale, {})).values.update(c.published)
+            out.setdefault(label, tables.Published(c.published_task, c.published_scale, {}, dict(c.published_task_params))).values.update(c.published)
     return out
 
 

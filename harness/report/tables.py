@@ -46,11 +46,12 @@ def _varying_label(name: str, params: dict[str, Any], varying: list[str]) -> str
 
 @dataclass
 class Published:
-    """Numbers an article published, and the one (task, scale) whose protocol they describe."""
+    """Numbers an article published, and the one (task, scale, task params) whose protocol they describe."""
 
     task: str
     scale: str
     values: dict[str, float]
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 def build_table(records: Any, metric: str, scale: str | None = None, published: dict[str, Published] | None = None) -> Table:
@@ -80,7 +81,10 @@ def build_table(records: Any, metric: str, scale: str | None = None, published: 
     table.default_rows = {row_of[i]: m for i, m, p in zip(df.index, df["method"], df["_mp"]) if p == _defaults(m)}
     table.columns = sorted(dict.fromkeys(col_of[i] for i in df.index))
     table.scales = {col_of[i]: s for i, s in zip(df.index, df["scale"])}
-    table.published = {label: p for label, p in (published or {}).items() if table.scales.get(p.task) == p.scale}
+    shown = {(t, s, json.dumps(tp, sort_keys=True)) for t, s, tp in zip(df["task"], df["scale"], df["_tp"])}
+    table.published = {label: p for label, p in (published or {}).items()
+                       if any(t == p.task and s == p.scale and all(json.loads(tp).get(k) == v for k, v in p.params.items())
+                              for t, s, tp in shown)}
     exact_cols = {col_of[i] for i, t in zip(df.index, df["task"]) if not _seeded(t)}
     fractional = {k[1] for k, v in groups.items() if any(not x.is_integer() for x in v)}
     table.entries = {k: Entry(summarize(v), exact=k[1] in exact_cols and len(v) == 1, integer=k[1] not in fractional)
