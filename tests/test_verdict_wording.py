@@ -172,3 +172,19 @@ def test_an_effect_that_grows_across_tasks(three_tasks: list[str]) -> None:
     assert all(e.stats.diff == pytest.approx(0.03, abs=0.01) for e in v.evidence)
     shrinking = _judge({**claim, "tasks": list(reversed(three_tasks))}, rows)  # listed the other way round
     assert shrinking.verdict == REFUTED
+
+
+def test_an_effect_largest_on_the_named_tasks(three_tasks: list[str]) -> None:
+    """"The largest gaps on PAWSX and STS-B": the effect on each named task against every other
+    task's, paired over seeds; a named task whose effect is not the largest refutes it."""
+    gains = {"fake-task": 0.01, "fake-task-2": 0.02, "fake-task-3": 0.08}
+    rows = []
+    for i, task in enumerate(three_tasks):
+        base = _noisy(0.5, 6, 0.01, 50 + i)
+        rows += _task_rows(task, "0.1", base) + _task_rows(task, "0.9", [b + gains[task] + e for b, e in zip(base, _noisy(0, 6, 0.003, 60 + i))])
+    claim = {"tasks": three_tasks, "compare": f"{A} > {B}", "largest_on": ["fake-task-3"]}
+    v = _judge(claim, rows)
+    assert v.verdict == SUPPORTED and [e.task for e in v.evidence] == ["fake-task-3 vs fake-task", "fake-task-3 vs fake-task-2"]
+    assert _judge({**claim, "largest_on": ["fake-task"]}, rows).verdict == REFUTED
+    with pytest.raises(Exception, match="some, not all"):
+        _judge({**claim, "largest_on": three_tasks}, rows)

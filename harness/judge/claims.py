@@ -86,8 +86,8 @@ class Check:
 PROTOCOL_KEYS = ("backbone", "pretraining", "pooling", "data", "model", "optimiser", "epochs", "selection", "seeds",
                  "procedure", "implementation", "precision")
 CLAIM_KEYS = ("id", "title", "url", "date", "sentence", "kind", "side", "tasks", "task_params", "compare", "metric",
-              "min_delta", "min_seeds", "scales", "task_scales", "pairing", "require", "aggregate", "across", "unlearned_baseline",
-              "checks", "published", "published_label", "published_task", "published_scale", "published_task_params",
+              "min_delta", "min_seeds", "scales", "task_scales", "pairing", "require", "aggregate", "across", "largest_on",
+              "unlearned_baseline", "checks", "published", "published_label", "published_task", "published_scale", "published_task_params",
               "published_by_task", "note", "protocol", "article_protocol", "depends_on")
 SIDES = ("article", "paper")  # whose sentence: the article's own, or a paper's that the article discusses
 REQUIRE = ("all", "most")  # how many of a claim's comparisons must hold: every one, or more than half
@@ -126,6 +126,7 @@ class Claim:
     require: str = "all"
     aggregate: str = ""  # "mean": compare the per-seed mean over the claim's tasks (the sentence is about the average)
     across: str = ""  # "increasing": the effect A − B grows from each task to the next, in the order the tasks are listed
+    largest_on: tuple[str, ...] = ()  # the effect A − B is larger on each of these tasks than on every other listed task
     unlearned_baseline: str = ""  # a metric of the same cells: tasks where no compared method beats it are left out
     note: str = ""
     source: str = ""  # the file it came from
@@ -139,6 +140,17 @@ class Claim:
         the cells differ from the article: there a refutation only means "not reproduced"."""
         return [(k, self.protocol.get(k, "?"), self.article_protocol.get(k, "?")) for k in self.depends_on
                 if self.protocol.get(k) != self.article_protocol.get(k)]
+
+
+def _largest_on(entry: dict[str, Any], tasks: tuple[str, ...], where: str) -> tuple[str, ...]:
+    named = tuple(registry.get_task(t).name for t in entry.get("largest_on", ()))
+    if not named:
+        return ()
+    if entry.get("across") or entry.get("aggregate"):
+        raise UserError(f"{where}: largest_on is its own cross-task comparison; drop across/aggregate")
+    if not set(named) < set(tasks):
+        raise UserError(f"{where}: largest_on must name some, not all, of the claim's tasks ({', '.join(tasks)})")
+    return named
 
 
 def parse_method_spec(text: str, where: str) -> MethodSpec:
@@ -263,6 +275,7 @@ def claim_from_dict(entry: dict[str, Any], source: str) -> Claim:
             require=_choice(entry.get("require", "all"), REQUIRE, "require", where),
             aggregate=_choice(entry.get("aggregate", ""), ("", "mean"), "aggregate", where),
             across=_choice(entry.get("across", ""), ("", "increasing"), "across", where),
+            largest_on=_largest_on(entry, tasks, where),
             unlearned_baseline=str(entry.get("unlearned_baseline", "")),
         )
     if kind == "value":

@@ -29,7 +29,9 @@ at least half are refuted. ``aggregate = "mean"`` compares the per-seed mean ove
 instead of each task (a sentence about the average). ``unlearned_baseline`` leaves out, and
 names, the tasks where no compared method beats a trivial baseline metric of the same cells.
 ``across = "increasing"`` tests that the effect A − B grows from each listed task to the next
-(CAN's gain with the number of classes), paired over the seeds the two tasks share. A refutation
+(CAN's gain with the number of classes), paired over the seeds the two tasks share;
+``largest_on`` tests that it is larger on each named task than on every other one (8847's
+largest gaps on PAWSX and STS-B), in the same way. A refutation
 under a protocol that differs from the article's in what the sentence depends on (``depends_on``)
 is worded *not reproduced with …*, never *refuted*.
 """
@@ -335,6 +337,14 @@ def _check_evidence(claim: Claim, index: RecordIndex, check: Check) -> tuple[Evi
     return Evidence(check.task, check.label(), INCONCLUSIVE, "cell missing"), run_command(claim, scale)
 
 
+def _contrasted(claim: Claim, usable: list[Series]) -> list[tuple[Series, Series]]:
+    """The (lower, higher) task pairs whose effects a cross-task claim compares."""
+    if claim.across:
+        return list(zip(usable, usable[1:]))
+    top = [s for s in usable if s.task in claim.largest_on]
+    return [(low, high) for high in top for low in usable if low.task not in claim.largest_on]
+
+
 def _paired_results(claim: Claim, index: RecordIndex) -> list[tuple[Evidence, str | None, Comparison | None]]:
     out: list[tuple[Evidence, str | None, Comparison | None]] = []
     for cmp in claim.comparisons:
@@ -346,13 +356,13 @@ def _paired_results(claim: Claim, index: RecordIndex) -> list[tuple[Evidence, st
             elif _unlearned(claim, index, got):
                 why = f"left out: no compared method beats {claim.unlearned_baseline} on {task} (nothing learned there)"
                 out.append((Evidence(task, cmp.label(), EXCLUDED, why, got.scale), None, None))
-            elif claim.aggregate or claim.across:
+            elif claim.aggregate or claim.across or claim.largest_on:
                 usable.append(got)
             else:
                 evidence, hint = _evidence(claim, index, got, cmp)
                 out.append((evidence, hint, cmp))
-        if claim.across and len(usable) > 1:
-            for lower, higher in zip(usable, usable[1:]):
+        if claim.across or claim.largest_on:
+            for lower, higher in _contrasted(claim, usable):
                 contrast = _effect_contrast(lower, higher, claim.min_seeds)
                 if contrast is None:
                     why = f"too few seeds shared by {lower.task} and {higher.task}: n < {claim.min_seeds}"

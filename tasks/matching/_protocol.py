@@ -6,8 +6,12 @@ sentence-transformers' fine-tuning recipe (:func:`make_optimiser`: AdamW, weight
 biases and LayerNorm, a linear warm-up over the first 10 % of steps then a linear decay to 0,
 gradients clipped at norm 1) — and after each epoch score the valid split and keep the best state — by valid Spearman for bi-encoders
 (bojone/CoSENT's ``cosent.py``), by valid accuracy at its best threshold for the
-cross-encoder on binary tasks (its ``accuracy/interact.py``). The first epoch's valid Spearman
-is kept for 8847's convergence claim.
+cross-encoder on binary tasks (its ``accuracy/interact.py``). On binary tasks a second track
+keeps, for every model, the test scores of the epoch with the best valid accuracy: 8860's
+``accuracy/*.py`` select every model on that criterion, so its accuracy claims read this track.
+The valid Spearman and the mean training loss of every epoch are kept too (8847's convergence
+claim reads the first; its Sentence-BERT claim, that Spearman can fall while the loss falls,
+reads both).
 
 Bi-encoders score a split by encoding each *distinct* sentence once and taking cosines of the
 cached vectors; the cross-encoder runs one forward pass per pair. Both scoring speeds are
@@ -89,6 +93,17 @@ class Outcome:
     curve: list[float] = field(default_factory=list)  # valid selection metric after each epoch
     steps: int = 0  # optimiser steps taken
     lr_trace: list[float] = field(default_factory=list)  # the rate of each optimiser step (first group)
+    valid_spearman: list[float] = field(default_factory=list)  # after each epoch
+    train_loss: list[float] = field(default_factory=list)  # mean training loss of each epoch
+    by_accuracy: tuple[np.ndarray, np.ndarray] | None = None  # (valid, test) scores of the best-valid-accuracy epoch, when that track differs
+
+    def spearman_fall(self) -> float | None:
+        """How far valid Spearman fell, at the last epoch, below an earlier epoch whose training
+        loss was higher (0: it never fell while the loss fell); None with fewer than 2 epochs."""
+        if len(self.valid_spearman) < 2:
+            return None
+        last_s, last_l = self.valid_spearman[-1], self.train_loss[-1]
+        return max([0.0] + [s - last_s for s, l in zip(self.valid_spearman[:-1], self.train_loss[:-1]) if l > last_l])
 
 
 class Scorer:
@@ -159,12 +174,6 @@ def targets(y: np.ndarray, labels: LabelRange, device: str = "cpu") -> Targets:
     )
 
 
-def _selection(scores: np.ndarray, y: np.ndarray, cross_binary: bool) -> float:
-    if cross_binary:
-        return exhaustive_threshold(scores, y)[1] * 100.0
-    return spearman100(scores, y)
-
-
 def train_and_score(encoder: Any, method: MatchingMethod, train: Pairs, valid: Pairs, test: Pairs,
                     labels: LabelRange, schedule: Schedule, ctx: RunContext, trainable: bool = True) -> Outcome:
     """Train (unless ``trainable`` is False and the method has no head), keep the best epoch, score."""
@@ -181,7 +190,13 @@ def train_and_score(encoder: Any, method: MatchingMethod, train: Pairs, valid: P
     curve: list[float] = []
     lr_trace: list[float] = []
     epoch1: float | None = None
+    spearman_curve: list[float] = []
+    loss_curve: list[float] = []
     best_state, best_value, best_epoch = None, -np.inf, 0
+    by_accuracy: tuple[np.ndarray, np.ndarray] | None = None
+    best_accuracy = -np.inf
+    accuracy_track = labels.binary and not cross_binary  # the cross-encoder's own selection is accuracy
+    side_s = 0.0  # seconds spent scoring test for that track, kept out of train_s
     last_valid: np.ndarray | None = None
     t0 = time.monotonic()
     if named and schedule.epochs > 0:
@@ -193,6 +208,7 @@ def train_and_score(encoder: Any, method: MatchingMethod, train: Pairs, valid: P
             if head is not None:
                 head.train()
             order = rng.permutation(len(train))
+            losses: list[float] = []
             for start in range(0, len(order), schedule.batch_size):
                 ctx.check_deadline()
                 idx = order[start:start + schedule.batch_size]
@@ -208,6 +224,7 @@ def train_and_score(encoder: Any, method: MatchingMethod, train: Pairs, valid: P
                     loss = method.loss(both[: len(a)], both[len(a):], tgt, head)
                 if not torch.isfinite(loss):
                     raise CellFailure(f"{method.name}: loss became {loss.item()} at epoch {epoch}")
+                losses.append(float(loss.detach()))
                 opt.zero_grad()
                 loss.backward()
                 if schedule.max_grad_norm is not None:
@@ -217,9 +234,16 @@ def train_and_score(encoder: Any, method: MatchingMethod, train: Pairs, valid: P
                 if sched is not None:
                     sched.step()
             valid_scores, _, _ = scorer.score(valid)
+            spearman_curve.append(spearman100(valid_scores, valid.label))
+            loss_curve.append(float(np.mean(losses)) if losses else math.nan)
             if epoch == 1:
-                epoch1 = spearman100(valid_scores, valid.label)
-            value = _selection(valid_scores, valid.label, cross_binary)
+                epoch1 = spearman_curve[0]
+            accuracy = exhaustive_threshold(valid_scores, valid.label)[1] * 100.0 if labels.binary else -np.inf
+            if accuracy_track and accuracy > best_accuracy:  # scoring test here is not training time
+                t_test = time.monotonic()
+                best_accuracy, by_accuracy = accuracy, (valid_scores, scorer.score(test)[0])
+                side_s += time.monotonic() - t_test
+            value = accuracy if cross_binary else spearman_curve[-1]
             curve.append(value)
             if value > best_value:
                 best_value, best_epoch = value, epoch
@@ -231,7 +255,8 @@ def train_and_score(encoder: Any, method: MatchingMethod, train: Pairs, valid: P
             if head is not None:
                 head.load_state_dict(best_state[1])
             last_valid = None
-    train_s = time.monotonic() - t0
+    train_s = time.monotonic() - t0 - side_s
     valid_scores = last_valid if last_valid is not None else scorer.score(valid)[0]  # the kept state's valid scores
     test_scores, rate, encode_s = scorer.score(test, timed=True)
-    return Outcome(valid_scores, test_scores, epoch1, best_epoch, train_s, rate, encode_s, curve, len(lr_trace), lr_trace)
+    return Outcome(valid_scores, test_scores, epoch1, best_epoch, train_s, rate, encode_s, curve, len(lr_trace), lr_trace,
+                   spearman_curve, loss_curve, by_accuracy)

