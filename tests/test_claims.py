@@ -158,6 +158,22 @@ def test_claims_naming_unknown_cells_are_refused(tmp_path: Path, change: dict, m
         load_claims_file(path)
 
 
+def test_a_protocol_declared_once_serves_every_claim_that_names_it(tmp_path: Path) -> None:
+    entry = {**BASE, "tasks": ["digits-lt"], "compare": "logit_adjust > erm", "metric": "balanced_accuracy"}
+    claim = "\n".join(["[[claim]]"] + [f"{k} = {_toml(v)}" for k, v in entry.items()])
+    tables = '[protocols.mlp]\nbackbone = "an MLP"\n[protocols.paper]\nbackbone = "ResNet-32"\n'
+    path = tmp_path / "claims.toml"
+    path.write_text(tables + claim + '\nprotocol = "mlp"\narticle_protocol = "paper"\ndepends_on = ["backbone"]\n')
+    (c,) = load_claims_file(path)
+    assert c.protocol == {"backbone": "an MLP"} and c.protocol_gap() == [("backbone", "an MLP", "ResNet-32")]
+    path.write_text(tables + claim + '\nprotocol = "mpl"\n')
+    with pytest.raises(UserError, match="protocol names 'mpl', which no \\[protocols.mpl\\] table declares; did you mean 'mlp'"):
+        load_claims_file(path)
+    path.write_text(tables.replace("backbone", "backbon", 1) + claim)
+    with pytest.raises(UserError, match="protocols.mlp: protocol: unknown key 'backbon'"):
+        load_claims_file(path)
+
+
 def _toml(value: object) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_toml(v) for v in value) + "]"

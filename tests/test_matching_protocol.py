@@ -1,5 +1,6 @@
 """Matching protocol: cached bi-encoder scores equal per-pair scores, padding does not leak into
-pooling, the cross-encoder scores probabilities, and a smoke cell is bit-reproducible."""
+pooling, the cross-encoder scores probabilities, every model also keeps its best-valid-accuracy
+epoch (8860's selection), and a smoke cell is bit-reproducible."""
 
 from __future__ import annotations
 
@@ -74,3 +75,45 @@ def test_smoke_cell_is_reproducible(tmp_path) -> None:
     assert values[0] == values[1]
     assert {"spearman", "accuracy", "f1", "accuracy_powell", "valid_spearman_epoch1"} <= {m for m, _ in values[0]}
     assert not any(m.startswith("pairs_per_s") for m, _ in values[0])  # timings stay out of the CI reference
+
+
+def test_every_model_also_keeps_the_epoch_of_its_best_valid_accuracy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """bojone/CoSENT's accuracy/*.py keep, for every model, the epoch with the best valid
+    accuracy; a bi-encoder's main track keeps the best valid Spearman. Scripted valid scores make
+    the two differ: epoch 1 has the better accuracy (0.875 vs 0.75), epoch 2 the better Spearman."""
+    from harness.api import RunContext
+    from tasks.matching import _protocol
+    from tasks.matching.data import LabelRange
+
+    by_accuracy = [0.7, 0.2, 0.0, 0.1, 0.4, 0.6, 0.3, 0.5]  # Spearman 43.6, accuracy 87.5
+    by_spearman = [0.0, 0.1, 0.3, 0.5, 0.7, 0.6, 0.4, 0.2]  # Spearman 54.6, accuracy 75.0
+    label = np.array([0, 0, 0, 0, 1, 1, 1, 1], dtype=float)
+    valid = Pairs(tuple(SENTENCES[i % 5] for i in range(8)), tuple(SENTENCES[(i + 1) % 5] for i in range(8)), label)
+    test = Pairs(valid.b, valid.a, label)
+    epochs_seen: list[int] = []
+
+    class Scripted(Scorer):
+        def score(self, pairs: Pairs, timed: bool = False) -> tuple[np.ndarray, float, float]:
+            if pairs is valid:
+                epochs_seen.append(len(epochs_seen) + 1)
+                return np.array((by_accuracy, by_spearman, by_accuracy)[min(len(epochs_seen), 3) - 1]), 0.0, 0.0
+            return np.full(len(pairs), float(len(epochs_seen))), 1.0, 0.0  # test scores name the epoch they came from
+
+    monkeypatch.setattr(_protocol, "Scorer", Scripted)
+    schedule = _protocol.Schedule(epochs=3, batch_size=4, lr=1e-3)
+    out = _protocol.train_and_score(_encoder("mean"), CoSENT(), valid, valid, test, LabelRange(0, 1, True), schedule, RunContext(0, "smoke"))
+    assert out.best_epoch == 2 and out.by_accuracy is not None
+    assert np.array_equal(out.by_accuracy[0], by_accuracy) and set(out.by_accuracy[1]) == {1.0}
+    assert out.curve == pytest.approx(out.valid_spearman) and out.valid_spearman[1] > out.valid_spearman[0]
+
+
+def test_the_spearman_fall_counts_only_epochs_whose_loss_was_higher() -> None:
+    from tasks.matching._protocol import Outcome
+
+    def outcome(spearman: list[float], loss: list[float]) -> Outcome:
+        return Outcome(np.zeros(1), np.zeros(1), None, 1, 0.0, 0.0, 0.0, valid_spearman=spearman, train_loss=loss)
+
+    assert outcome([40.0, 50.0, 45.0], [1.0, 0.8, 0.7]).spearman_fall() == pytest.approx(5.0)  # fell 5 while the loss fell
+    assert outcome([40.0, 50.0, 45.0], [1.0, 0.6, 0.7]).spearman_fall() == 0.0  # the loss rose too: not the claim's pattern
+    assert outcome([40.0, 45.0], [1.0, 0.8]).spearman_fall() == 0.0
+    assert outcome([40.0], [1.0]).spearman_fall() is None

@@ -80,6 +80,12 @@ def test_a_cell_still_improving_at_its_last_epoch_cannot_refute(fake_family: Any
     epochs = [{**r, "metric": "best_epoch", "value": 4.0 if r["seed"] < 2 else 3.0} for r in rows]
     v = _judge(claim, rows + epochs)
     assert v.verdict == INCONCLUSIVE and "cannot refute: 4 of the cells were still improving" in v.evidence[0].reason
+    # a speed refutes all the same: how fast a model trains does not wait for it to converge
+    from harness.plan.metrics import Metric, register_metric
+
+    register_metric(Metric("fake_steps_per_s", True, "a speed", measures_time=True))
+    speed = [{**r, "metric": "fake_steps_per_s"} for r in rows]
+    assert _judge({**claim, "metric": "fake_steps_per_s"}, speed + epochs).verdict == REFUTED
 
 
 @pytest.fixture

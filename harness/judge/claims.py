@@ -227,9 +227,24 @@ def _depends_on(value: Any, entry: dict[str, Any], where: str) -> tuple[str, ...
     return keys
 
 
-def claim_from_dict(entry: dict[str, Any], source: str) -> Claim:
+def _named_protocols(entry: dict[str, Any], protocols: dict[str, Any], where: str) -> dict[str, Any]:
+    """``entry`` with a ``protocol``/``article_protocol`` given by name replaced by the file's
+    ``[protocols.<name>]`` table: claims tested on the same cells state their protocol once."""
+    out = dict(entry)
+    for key in ("protocol", "article_protocol"):
+        name = entry.get(key)
+        if isinstance(name, str):
+            if name not in protocols:
+                raise UserError(f"{where}: {key} names {name!r}, which no [protocols.{name}] table declares"
+                                f"{did_you_mean(name, list(protocols), n=1)}")
+            out[key] = protocols[name]
+    return out
+
+
+def claim_from_dict(entry: dict[str, Any], source: str, protocols: dict[str, Any] | None = None) -> Claim:
     where = f"{source}: claim {entry.get('id', '?')!r}"
     check_keys(entry, CLAIM_KEYS, where)
+    entry = _named_protocols(entry, protocols or {}, where)
     kind = entry.get("kind", "paired")
     common = dict(
         id=_require(entry, "id", where),
@@ -303,10 +318,13 @@ def load_claims_file(path: Path) -> list[Claim]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"claims file {path} does not parse: {exc}") from None
+    check_keys(data, ("claim", "protocols"), f"claims file {path}")
     entries = data.get("claim", [])
     if not isinstance(entries, list) or not entries:
         raise UserError(f"claims file {path} declares no [[claim]] tables")
-    claims = [claim_from_dict(e, str(path)) for e in entries]
+    protocols = {name: _protocol(table, f"{path}: protocols.{name}")
+                 for name, table in check_table(data.get("protocols", {}), f"{path}: protocols").items()}
+    claims = [claim_from_dict(e, str(path), protocols) for e in entries]
     ids = [c.id for c in claims]
     if len(set(ids)) != len(ids):
         raise UserError(f"claims file {path}: duplicated claim id")

@@ -21,7 +21,8 @@ margin*. A comparison is *inconclusive* when cells are missing, a seed failed, f
 ``min_seeds`` seeds are shared, the interval is degenerate, or the effect is inside the noise;
 then it says how many seeds would decide it at the observed effect and spread. Records below
 the scale at which the claim counts are an *indication* only. A refutation built on a cell whose
-model was still improving at its last epoch is held back (inconclusive): it cannot refute.
+model was still improving at its last epoch is held back (inconclusive): it cannot refute (a
+comparison of speeds can: how fast a model trains does not depend on whether it converged).
 
 How the comparisons make the claim: ``require = "all"`` (default) — refuted when any comparison
 is refuted, supported when all are; ``"most"`` — supported when more than half are, refuted when
@@ -47,6 +48,7 @@ from harness.judge.claims import Check, Claim, Comparison, claim_tasks
 from harness.judge.stats import Paired, holm, paired, paired_bootstrap, seeds_to_decide
 from harness.plan.cells import Cell
 from harness.plan.contract import SCALE_ORDER
+from harness.plan.metrics import measures_time
 
 SUPPORTED, REFUTED, INCONCLUSIVE, NOT_REPRODUCED = "supported", "refuted", "inconclusive", "not reproduced"
 WITHIN_MARGIN, INDICATION, EXCLUDED = "within margin", "indication", "excluded"
@@ -266,13 +268,15 @@ def _example_stats(index: RecordIndex, claim: Claim, series: Series, cmp: Compar
 
 def _evidence(claim: Claim, index: RecordIndex, series: Series, cmp: Comparison) -> tuple[Evidence, str | None]:
     hint = run_command(claim, series.deciding[-1] if series.indication and series.deciding else series.scale)
-    if claim.pairing == "examples" and not claim.aggregate and not claim.across:
+    if claim.pairing == "examples" and not claim.aggregate and not claim.across and not claim.largest_on:
         stats = _example_stats(index, claim, series, cmp)
         if isinstance(stats, str):
             return Evidence(series.task, cmp.label(), INCONCLUSIVE, stats, series.scale), hint
     else:
         stats = paired([series.a[s] for s in series.shared], [series.b[s] for s in series.shared])
-    improving = sum(index.improving(c) for cells in (series.cells_a, series.cells_b) for s, c in cells.items() if s in series.shared)
+    timed = all(measures_time(side.metric or claim.metric) for side in (cmp.a, cmp.b))  # a speed says nothing of convergence
+    improving = 0 if timed else sum(index.improving(c) for cells in (series.cells_a, series.cells_b)
+                                    for s, c in cells.items() if s in series.shared)
     tolerance = claim.min_delta if cmp.op in (">=", "<=") else None
     evidence = Evidence(series.task, cmp.label(), "", "", series.scale, stats, tolerance=tolerance, improving=improving)
     if stats.degenerate:
