@@ -12,7 +12,7 @@ Reporting extras that need the store (a family's own page or figures) import
 from __future__ import annotations
 
 from harness.common.errors import CellFailure, UserError
-from harness.common.files import ROOT, atomic_write_bytes, atomic_write_text, cache_dir
+from harness.common.files import ROOT, atomic_write_bytes, atomic_write_text, cache_dir, read_user_text
 from harness.common.text import did_you_mean, md_escape, mean_sd, one_line, terminal_safe, tex_escape
 from harness.plan.contract import (
     SCALE_ORDER,
@@ -48,7 +48,7 @@ from harness.report.figures import record_sources as figure_sources
 __all__ = [
     "ROOT", "SCALE_ORDER", "SCALES", "CellFailure", "CellResult", "Command", "DataFile", "Dependency", "FamilyPage", "Method", "Metric", "Param",
     "PageView", "RunContext", "Section", "Task", "UserError", "accuracy", "atomic_write_bytes", "atomic_write_text", "balanced_accuracy",
-    "cache_dir", "default_params", "did_you_mean", "figure_sources", "hooks", "is_available", "kendall_tau_b", "macro_f1", "md_escape", "mean_sd",
+    "cache_dir", "default_params", "did_you_mean", "figure_sources", "hooks", "is_available", "kendall_tau_b", "macro_f1", "md_escape", "mean_sd", "read_user_text",
     "one_line", "per_class_accuracy", "register", "register_captions", "register_command", "register_metric", "register_page",
     "register_plotter", "registry", "resolve", "sha256_of", "spearman", "terminal_safe", "tex_escape",
 ]

@@ -1,4 +1,5 @@
-"""Where the project lives, where a machine caches, and the one way every stage writes a file.
+"""Where the project lives, where a machine caches, the one way every stage writes a file, and
+the one way a family reads a user's own data file.
 
 Every file the project writes for others to read (records, packs, predictions, failure notes,
 references, the figure manifest, memos, decoded data caches) goes through
@@ -70,3 +71,31 @@ def atomic_write_bytes(path: Path, write: Callable[[Any], None] | bytes, mode: i
 def atomic_write_text(path: Path, text: str) -> None:
     """:func:`atomic_write_bytes` of UTF-8 text."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def read_user_text(path: str | Path, what: str, needs: str, *, missing: str = "", folder_hint: str = "",
+                   encoding: str = "utf-8", iconv_from: str = "latin1") -> str:
+    """A user's data file as text, or one :class:`UserError` naming the file (``what path``), and
+    the line and column where it can: missing (``missing`` replaces the message), a folder,
+    empty (``needs`` says what it should hold), binary (a NUL byte), or not UTF-8 (a latin-1 or
+    GBK export: ``iconv_from`` names the likely source in the fix)."""
+    from harness.common.errors import UserError
+
+    file = Path(path).expanduser()
+    if not file.exists():
+        raise UserError(missing or f"{what} {path} not found")
+    if not file.is_file():
+        raise UserError(f"{what} {path} is not a file (a folder?){folder_hint}")
+    data = file.read_bytes()
+    if not data.strip():
+        raise UserError(f"{what} {path} is empty; {needs}")
+    if b"\x00" in data:
+        line = data.count(b"\n", 0, data.index(b"\x00")) + 1
+        raise UserError(f"{what} {path} line {line}: a NUL byte; this is a binary file, not text")
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise UserError(f"{what} {path} line {line} column {column}: byte 0x{data[exc.start]:02x} is not UTF-8; "
+                        f"save the file as UTF-8 (e.g. `iconv -f {iconv_from} -t utf-8`)") from None

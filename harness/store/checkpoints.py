@@ -37,7 +37,7 @@ from typing import Any, Mapping
 
 from harness.common.errors import UserError
 from harness.common.files import atomic_write_bytes
-from harness.store.paths import check_key, is_key
+from harness.store.paths import check_key, is_key, move_to_quarantine
 
 FOLDER = "checkpoints"
 MAGIC = b"HARNESS-CHECKPOINT\n"
@@ -161,17 +161,7 @@ def checkpoint_files(root: Path) -> list[Path]:
 
 def quarantine(root: Path, path: Path, why: str) -> Path | None:
     """Move a damaged checkpoint aside (as the store does with a damaged record); None if it could not be."""
-    target = Path(root) / "quarantine" / f"{FOLDER}~{path.stem}~{time.time_ns()}~{os.getpid()}{path.suffix}"
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.rename(path, target)
-    except OSError:
-        return None
-    try:
-        target.with_name(target.name + ".why").write_text(f"{path}\n{why}\n")
-    except OSError:
-        pass
-    return target
+    return move_to_quarantine(root, path, FOLDER, why)
 
 
 @dataclass

@@ -19,7 +19,10 @@ Light on purpose: ``harness merge`` imports this before it decides whether pyarr
 
 from __future__ import annotations
 
+import os
 import re
+import time
+from pathlib import Path
 from typing import Any
 
 from harness.common.errors import UserError
@@ -61,3 +64,20 @@ def check_task(value: Any) -> str:
         raise BadName(f"task name {shown(value)} cannot name a store folder (letters, digits and _ - . + only, "
                       "starting with a letter or digit, no '..')")
     return value
+
+
+def move_to_quarantine(root: Path, path: Path, label: str, why: str) -> Path | None:
+    """Move a damaged file to ``<root>/quarantine/`` under a name no other move can take (label,
+    stem, time, pid), with a ``.why`` note beside it; None if it could not be moved (another
+    reader moved it first, or the folder is not ours to write)."""
+    target = Path(root) / "quarantine" / f"{label}~{path.stem}~{time.time_ns()}~{os.getpid()}{path.suffix}"
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(path, target)
+    except OSError:
+        return None
+    try:
+        target.with_name(target.name + ".why").write_text(f"{path}\n{why}\n")
+    except OSError:
+        pass
+    return target

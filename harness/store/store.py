@@ -74,7 +74,7 @@ from harness.store.codec import (
     table_digest,
     unverified_allowed,
 )
-from harness.store.paths import check_key, check_task
+from harness.store.paths import check_key, check_task, move_to_quarantine
 
 TMP_STALE_S = 6 * 3600  # a temp file of another host (or an unparseable name) this old is abandoned
 AUTO_COMPACT = int(os.environ.get("HARNESS_COMPACT_THRESHOLD", "2000"))
@@ -223,16 +223,9 @@ class Store:
         try:
             if expect is not None and (path.stat().st_ino, path.stat().st_mtime_ns) != (expect.st_ino, expect.st_mtime_ns):
                 return None  # a writer replaced it with a new file since we read it
-            target = self.root / "quarantine" / f"{path.parent.name}~{path.stem}~{time.time_ns()}~{os.getpid()}{path.suffix}"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.rename(path, target)
         except OSError:
             return None
-        try:
-            target.with_name(target.name + ".why").write_text(f"{path}\n{why}\n")
-        except OSError:
-            pass
-        return target
+        return move_to_quarantine(self.root, path, path.parent.name, why)
 
     # -- reading ---------------------------------------------------------------------------
     def record_files(self, tasks: Iterable[str] | None = None) -> list[Path]:

@@ -26,7 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from harness.api import Param, UserError, register
+from harness.api import Param, UserError, read_user_text, register
 from tasks.longtail import text_data as td
 from tasks.longtail.text import NGRAM_MAX, TextLongTailTask, by_scale, ngram_params, shot_params
 
@@ -42,26 +42,10 @@ def _short(text: str) -> str:
 
 
 def read_text(path: str, what: str) -> str:
-    """The file as text, or one clear error naming the file, line and column: missing, a
-    folder, empty, binary (a NUL byte) or not UTF-8 (say a latin-1 export)."""
-    file = Path(path).expanduser()
-    if not file.exists():
-        raise UserError(f"csv-lt: no file {path!r}; give --param csv-lt.{what}=PATH (a CSV with a header line)")
-    if not file.is_file():
-        raise UserError(f"csv-lt: {path} is not a file (a folder?); give --param csv-lt.{what}=PATH of a CSV file")
-    data = file.read_bytes()
-    if not data.strip():
-        raise UserError(f"csv-lt: {path} is empty; a CSV needs a header line naming its columns, then one line per example")
-    if b"\x00" in data:
-        line = data.count(b"\n", 0, data.index(b"\x00")) + 1
-        raise UserError(f"csv-lt: {path} line {line}: a NUL byte; this is a binary file, not CSV text")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise UserError(f"csv-lt: {path} line {line} column {column}: byte 0x{data[exc.start]:02x} is not UTF-8; "
-                        "save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)") from None
+    """The CSV as text (a UTF-8 byte-order mark dropped), or one error naming the file, line and column."""
+    return read_user_text(path, "csv-lt:", "a CSV needs a header line naming its columns, then one line per example",
+                          missing=f"csv-lt: no file {path!r}; give --param csv-lt.{what}=PATH (a CSV with a header line)",
+                          folder_hint=f"; give --param csv-lt.{what}=PATH of a CSV file", encoding="utf-8-sig")
 
 
 @dataclass(frozen=True)

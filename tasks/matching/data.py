@@ -24,7 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.api import DataFile, UserError, resolve
+from harness.api import DataFile, UserError, read_user_text, resolve
 
 if TYPE_CHECKING:
     import numpy as np
@@ -114,25 +114,9 @@ def _cache_dir() -> str:
 
 
 def read_text(path: Path, what: str = "pair file") -> str:
-    """A user's file as text, or one error naming the file, line and column: missing, a folder,
-    empty, binary (a NUL byte) or not UTF-8 (a latin-1 export, say)."""
-    if not path.exists():
-        raise UserError(f"{what} {path} not found")
-    if not path.is_file():
-        raise UserError(f"{what} {path} is not a file (a folder?); give the path of a TSV, CSV or JSONL file")
-    data = path.read_bytes()
-    if not data.strip():
-        raise UserError(f"{what} {path} is empty; it needs one pair per line (text a, text b, label)")
-    if b"\x00" in data:
-        line = data.count(b"\n", 0, data.index(b"\x00")) + 1
-        raise UserError(f"{what} {path} line {line}: a NUL byte; this is a binary file, not text")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise UserError(f"{what} {path} line {line} column {column}: byte 0x{data[exc.start]:02x} is not UTF-8; "
-                        "save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)") from None
+    """A user's pair file as text, or one error naming the file, line and column."""
+    return read_user_text(path, what, "it needs one pair per line (text a, text b, label)",
+                          folder_hint="; give the path of a TSV, CSV or JSONL file")
 
 
 def check_json_lines(text: str, path: Path) -> None:

@@ -28,7 +28,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
-from harness.api import DataFile, UserError
+from harness.api import DataFile, UserError, read_user_text
 from methods.ner.spans import Span, check_spans, parse_tag, spans_from_tags
 
 
@@ -59,25 +59,8 @@ class Splits:
 
 
 def read_text(path: Path) -> str:
-    """The file as text, or one error naming the file, line and column: missing, a folder,
-    empty, binary (a NUL byte), or not UTF-8 (a GBK or latin-1 export, say)."""
-    if not path.exists():
-        raise UserError(f"NER file {path} not found")
-    if not path.is_file():
-        raise UserError(f"NER file {path} is not a file")
-    data = path.read_bytes()
-    if not data.strip():
-        raise UserError(f"NER file {path} is empty; it needs one token and its tag per line (or CLUENER JSON lines)")
-    if b"\x00" in data:
-        line = data.count(b"\n", 0, data.index(b"\x00")) + 1
-        raise UserError(f"NER file {path} line {line}: a NUL byte; this is a binary file, not text")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise UserError(f"NER file {path} line {line} column {column}: byte 0x{data[exc.start]:02x} is not UTF-8; "
-                        "save the file as UTF-8 (e.g. `iconv -f gbk -t utf-8`)") from None
+    """A user's NER file as text, or one error naming the file, line and column."""
+    return read_user_text(path, "NER file", "it needs one token and its tag per line (or CLUENER JSON lines)", iconv_from="gbk")
 
 
 def read_lines(path: Path) -> list[str]:
