@@ -237,8 +237,11 @@ def _caption(path: Path, family: str, records: Any) -> str:
     if not len(mine):
         return f"{subject}: {what}. Drawn by `harness plot` from the store it read; this report's store holds no records of {task or family}."
     scale = next(s for s in SCALE_ORDER if s in set(mine["scale"]))
-    n = len(set(mine[mine["scale"] == scale]["seed"]))
-    return f"{subject}: {what}. Drawn by `harness plot` from the store it read; this report's records of {task or family}: scale {scale}, n = {n} seed(s)."
+    per_group = mine[mine["scale"] == scale].groupby(["task", "method", "params_json"])["seed"].nunique()
+    low, high = int(per_group.min()), int(per_group.max())
+    n = f"n = {low}" if low == high else f"n = {low}–{high}"
+    return (f"{subject}: {what}. Drawn by `harness plot` from the store it read; this report's records of "
+            f"{task or family}: scale {scale}, {n} seed(s) per method and setting.")
 
 
 def family_figures(family: str, records: Any, folder: Path = FIGURES) -> list[Figure]:
