@@ -21,7 +21,8 @@ from methods.theory.exp_sgd import (
     matched_penalty,
     weissi_penalty,
 )
-from tasks.theory.experiments._adversarial import BagModel, Batch, Texts
+from tasks.longtail._text_model import BagOfNgrams
+from tasks.theory.experiments._adversarial import Batch, Texts
 from tasks.theory.experiments._contrastive import log10_xi, similarity_rows, views
 from tasks.theory.experiments._digits import per_class_split
 from tasks.theory.experiments._sgd import Batch as SGDBatch
@@ -81,10 +82,10 @@ def test_per_class_split_is_disjoint_complete_and_fixed() -> None:
 # -- 7234: FGM and the gradient penalty on the bag model ----------------------------------------
 
 
-def tiny_batch(dropout: float = 0.0) -> tuple[BagModel, Batch, list[np.ndarray], torch.Tensor]:
+def tiny_batch(dropout: float = 0.0) -> tuple[BagOfNgrams, Batch, list[np.ndarray], torch.Tensor]:
     torch.manual_seed(0)
     bags = [np.array([1, 3, 3, 7]), np.array([3, 5]), np.array([0, 1, 1, 1, 9, 2])]
-    model = BagModel(buckets=12, dim=4, n_classes=3, dropout=dropout)
+    model = BagOfNgrams(buckets=12, dim=4, n_classes=3, dropout=dropout)
     torch.nn.init.normal_(model.head.weight)  # a zero head has a zero input gradient
     y = torch.tensor([0, 2, 1])
     return model, Batch(model, Texts(np.array(bags, dtype=object)), [0, 1, 2], y), bags, y

@@ -13,21 +13,9 @@ import torch
 import torch.nn.functional as F
 
 from harness.api import CellFailure, RunContext
+from tasks.longtail._text_model import BagOfNgrams
 
 EVAL_BATCH = 1024
-
-
-class BagModel(torch.nn.Module):
-    """Mean of hashed n-gram embeddings → dropout → linear head (fastText; init as the long-tail model)."""
-
-    def __init__(self, buckets: int, dim: int, n_classes: int, dropout: float) -> None:
-        super().__init__()
-        self.embed = torch.nn.EmbeddingBag(buckets, dim, mode="sum", sparse=True)
-        self.dropout = torch.nn.Dropout(dropout)
-        self.head = torch.nn.Linear(dim, n_classes)
-        torch.nn.init.uniform_(self.embed.weight, -1.0 / dim, 1.0 / dim)
-        torch.nn.init.zeros_(self.head.weight)
-        torch.nn.init.zeros_(self.head.bias)
 
 
 class Texts:
@@ -55,7 +43,7 @@ class Texts:
 class Batch:
     """One mini-batch: h = A·E_U and the maps between E's touched rows and h (EmbeddingBatch)."""
 
-    def __init__(self, model: BagModel, texts: Texts, idx: Any, y: torch.Tensor) -> None:
+    def __init__(self, model: BagOfNgrams, texts: Texts, idx: Any, y: torch.Tensor) -> None:
         self.model, self.y = model, y
         self.ids, self.offsets, weights, self.segment = texts.pack(idx)
         self.weights = weights.to(model.embed.weight.dtype)
@@ -77,7 +65,7 @@ class Batch:
         return self._positions
 
 
-def predict(model: BagModel, texts: Texts) -> np.ndarray:
+def predict(model: BagOfNgrams, texts: Texts) -> np.ndarray:
     model.eval()
     with torch.no_grad():
         out = []
@@ -91,7 +79,7 @@ def train_and_test(method: Any, split: Any, schedule: Any, p: dict[str, Any], ct
     """(test accuracy, mean regulariser share) of one cell; shuffled mini-batches from the run seed."""
     torch.manual_seed(ctx.seed)
     generator = torch.Generator().manual_seed(ctx.seed)
-    model = BagModel(p["buckets"], p["dim"], split.n_classes, p["dropout"])
+    model = BagOfNgrams(p["buckets"], p["dim"], split.n_classes, p["dropout"])
     train, test = Texts(split.x_train), Texts(split.x_test)
     y = torch.as_tensor(split.y_train, dtype=torch.long)
     optimisers = [
