@@ -119,7 +119,10 @@ def parse_cell(text: str) -> tuple[float, float, bool, bool, bool, int]:
         parts = text.split("/")
         if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
             raise ValueError(f"malformed pair {text!r}; write two numbers a/b, e.g. 93.9/91.8")
-        (a, da), (b, db) = (parse_number(p.strip()) for p in parts)
+        try:
+            (a, da), (b, db) = (parse_number(p.strip()) for p in parts)
+        except ValueError as exc:
+            raise ValueError(f"{text!r} is not a pair of numbers: {exc}") from None
         return a, b, True, a != a, b != b, max(da, db)
     value, dec = parse_number(text)
     return value, value, False, value != value, value != value, dec
