@@ -276,3 +276,16 @@ def test_pairing_over_examples_uses_a_paired_bootstrap(tmp_path: Path) -> None:
     e = v.evidence[0]
     assert e.stats is not None and e.stats.over == "examples" and e.stats.lo <= e.stats.diff <= e.stats.hi
     assert "bootstrap over test examples" in e.reason and len(e.stats.draws) == 2000
+
+
+def test_every_declared_claim_states_the_protocol_it_tests() -> None:
+    """Issue 21: every verdict line names its protocol, so every claim of every family declares
+    one (a table or a named [protocols.<name>]); the claim's data and procedure at least."""
+    from harness.judge.claims import all_claims
+    from harness.judge.verdicts import Verdict
+    from harness.report.verdict_text import verdict_lines
+
+    missing = [c.id for c in all_claims() if not c.protocol]
+    assert not missing, missing
+    claim = all_claims()[0]
+    assert any(line.startswith("    protocol: ") for line in verdict_lines([Verdict(claim, "inconclusive", "no records")]))
