@@ -270,3 +270,9 @@ def test_a_fresh_clone_reads_the_committed_records(tmp_path: Path, monkeypatch: 
     report = build_report(figures=tmp_path)
     assert report.n_records > 0 and all(f.tables for f in report.families)
     assert "results/store" in report.store and not (tmp_path / "never-created").exists()
+    # every verdict has its column in the summary (a 'not reproduced' claim is not lost from the
+    # counts), and every claim row says what it tested and, for a paper's sentence, whose it is
+    assert {c.verdict for c in report.claims} <= set(report.verdicts)
+    assert "not reproduced" in {c.verdict for c in report.claims}
+    assert all(c.protocol for c in report.claims)
+    assert {c.side for c in report.claims} == {"article", "paper"}

@@ -84,6 +84,8 @@ class ClaimRow:
     commands: list[str]
     published: str = ""  # "label: method value, …" as the article printed them
     note: str = ""
+    protocol: str = ""  # what the cells behind the verdict are (backbone, pretraining, data, …)
+    side: str = "article"  # "paper": a discussed paper's sentence, whose refutation is the article's point
 
 
 @dataclass
@@ -146,7 +148,9 @@ def _cells_for(row_sides: list[Any], scale: str, metric: str, by_key: dict[str, 
 
 
 def claim_rows(verdicts: list[Any], records: Any) -> list[ClaimRow]:
-    """Every claim with its verdict, its comparisons and the stored cells behind each one."""
+    """Every claim with its verdict, its protocol, its comparisons and the stored cells behind each one."""
+    from harness.report.verdict_text import protocol_text
+
     by_key: dict[tuple[str, str], Any] = {}
     seeds: dict[tuple[str, str], list[int]] = {}
     if len(records):
@@ -173,7 +177,8 @@ def claim_rows(verdicts: list[Any], records: Any) -> list[ClaimRow]:
         published = ", ".join(f"{k} {val:g}" for k, val in c.published.items())
         rows.append(ClaimRow(c.id, c.family, c.title, c.url, c.date, c.sentence, v.verdict, "/".join(v.scales) or "none",
                              v.reason, evidence, list(v.commands),
-                             f"{c.published_label or 'article'}: {published}" if published else "", c.note))
+                             f"{c.published_label or 'article'}: {published}" if published else "", c.note,
+                             protocol_text(c), c.side))
     return rows
 
 
@@ -278,7 +283,7 @@ def build_report(store_dirs: list[str | Path] | str | Path | None = None, figure
     from harness.plan import registry
     from harness.judge.claims import all_claims
     from harness.store.provenance import provenance
-    from harness.judge.verdicts import verdicts_from_store
+    from harness.judge.verdicts import INCONCLUSIVE, NOT_REPRODUCED, REFUTED, SUPPORTED, verdicts_from_store
     from harness.plan.contract import SCALE_ORDER
 
     store, names = open_stores(store_dirs)
@@ -292,7 +297,7 @@ def build_report(store_dirs: list[str | Path] | str | Path | None = None, figure
     prov = provenance()
     sha = f"{prov['git_sha']}{' (with uncommitted changes to tracked files)' if prov['git_dirty'] else ''}"
     return Report(names, n_records, sha, claim_list, families, scales,
-                  ["supported", "refuted", "inconclusive"])
+                  [SUPPORTED, REFUTED, NOT_REPRODUCED, INCONCLUSIVE])
 
 
 def render(report: Report, generated_at: str | None = None) -> str:
