@@ -285,7 +285,11 @@ def test_every_declared_claim_states_the_protocol_it_tests() -> None:
     from harness.judge.verdicts import Verdict
     from harness.report.verdict_text import verdict_lines
 
-    missing = [c.id for c in all_claims() if not c.protocol]
+    from harness.common.files import ROOT
+
+    ours = [c for c in all_claims() if Path(c.source).resolve().is_relative_to(ROOT / "tasks")]  # not a test's plugin family
+    missing = [c.id for c in ours if not c.protocol]
+    assert len(ours) > 80
     assert not missing, missing
     claim = all_claims()[0]
     assert any(line.startswith("    protocol: ") for line in verdict_lines([Verdict(claim, "inconclusive", "no records")]))
