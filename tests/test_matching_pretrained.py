@@ -135,7 +135,7 @@ def test_ner_pretrained_protocol_reaches_the_optimiser() -> None:
 
     task = Conll2003(encoder="minilm")
     sched = task.schedule("small")
-    assert (sched.epochs, sched.batch_size, sched.pretrained_lr, sched.head_lr, sched.optimiser, sched.warmup, sched.clip) == (2, 32, 5e-5, 1e-3, "adamw", 0.1, 1.0)
+    assert (sched.epochs, sched.batch_size, sched.pretrained_lr, sched.head_lr, sched.optimiser, sched.warmup, sched.clip) == (6, 32, 5e-5, 1e-3, "adamw", 0.1, 1.0)
     assert Conll2003().schedule("small").optimiser == "adam"  # the BiLSTM protocol is untouched
     encoder = torch.nn.Sequential()
     encoder.add_module("dense", torch.nn.Linear(4, 4))
@@ -154,6 +154,6 @@ def test_ner_pretrained_protocol_reaches_the_optimiser() -> None:
 def test_ner_cells_say_which_epoch_is_their_last() -> None:
     from tasks.ner.corpora import Conll2003
 
-    assert Conll2003.last_epoch("small", {"encoder": "minilm"}) == Conll2003(encoder="minilm").schedule("small").epochs == 2
+    assert Conll2003.last_epoch("small", {"encoder": "minilm"}) == Conll2003(encoder="minilm").schedule("small").epochs == 6
     assert Conll2003.last_epoch("small", {"encoder": "bilstm"}) == Conll2003().schedule("small").epochs == 4
     assert Conll2003.last_epoch("full", {"encoder": "minilm"}) == Conll2003(encoder="minilm").schedule("full").epochs == 10

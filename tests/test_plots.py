@@ -193,3 +193,25 @@ def test_heatmap_colour_scale_is_zero_to_one() -> None:
     assert image.get_clim() == (0.0, 1.0)  # a narrow range is shown as it is, never stretched
     assert sorted(t.get_text() for t in ax.texts) == ["0.88", "0.91", "0.95", "no test\nexample"]
     plt.close(fig)
+
+
+def test_ner_panel_shows_only_the_from_scratch_protocol(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A MiniLM cell of CoNLL-2003 is another protocol: the F1-vs-speed panel (BiLSTM heads) must
+    not average it in (it did: the filter read a column that records do not have)."""
+    import pandas as pd
+
+    import tasks.ner.plots as ner_plots
+
+    rows = [{"task": "conll2003", "scale": "small", "method": "crf", "seed": s, "tp_encoder": enc, "params_json": "{}", "metric": m, "value": v}
+            for s in (0, 1) for enc, f1 in (("bilstm", 0.6), ("minilm", 0.9))
+            for m, v in (("f1", f1), ("train_sents_per_cpu_s", 500.0))]
+    seen: list[float] = []
+    real_errorbar = __import__("matplotlib.axes", fromlist=["Axes"]).Axes.errorbar
+
+    def spy(self: Any, x: Any, y: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.extend(float(v) for v in (y if hasattr(y, "__len__") else [y]))
+        return real_errorbar(self, x, y, *args, **kwargs)
+
+    monkeypatch.setattr("matplotlib.axes.Axes.errorbar", spy)
+    ner_plots.f1_vs_speed(pd.DataFrame(rows), None, tmp_path)
+    assert seen and all(abs(v - 60.0) < 1e-9 for v in seen), seen

@@ -42,7 +42,7 @@ training sentences) no head learns anything at this scale. F1 is corpus-level ex
 (equal to seqeval strict IOB2). The articles' BERT-base numbers are in their own section."""
 
 
-def _bundled(records: Any) -> Any:
+def bilstm_cells(records: Any) -> Any:
     """The from-scratch encoder's cells (other encoders are other protocols)."""
     if len(records) and "tp_encoder" in records:
         return records[records["tp_encoder"].isna() | (records["tp_encoder"] == "bilstm")]
@@ -73,7 +73,7 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def sections(view: PageView) -> list[Section]:
-    df = _bundled(view.records)
+    df = bilstm_cells(view.records)
     scales = {t: _scale_of(df, t) for t in TASKS}
     cols = [f"{t} ({scales[t] or 'no records'})" for t in TASKS]
 
