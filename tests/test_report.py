@@ -280,3 +280,18 @@ def test_a_fresh_clone_reads_the_committed_records(tmp_path: Path, monkeypatch: 
     ours = {c.id for c in all_claims() if Path(c.source).resolve().is_relative_to(ROOT / "tasks")}  # not a test's plugin family
     assert ours and all(c.protocol for c in report.claims if c.id in ours)
     assert {c.side for c in report.claims} == {"article", "paper"}
+
+
+def test_a_figure_caption_describes_the_cells_it_was_drawn_from(built: tuple[Path, Report, str], tmp_path: Path) -> None:
+    """The caption reads the figure's own entry in figures.json (what `harness plot` drew), not
+    every record of its family: a family with two protocols must not caption a one-protocol
+    figure with the other's seeds."""
+    from harness.report.figures import write_manifest
+    from harness.store.store import Store
+
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>'
+    (tmp_path / "leaderboard_glue_bump.svg").write_bytes(svg)
+    write_manifest(tmp_path, {"leaderboard_glue_bump": {"family": "leaderboard", "cells": {
+        "glue · official · small": [0, 1, 2], "glue · geometric · small": [0, 1, 2, 3]}}})
+    (figure,) = family_figures("leaderboard", Store(built[0]).load(), tmp_path)
+    assert "from 2 (task, method) groups at scale small, n = 3–4 seed(s) each" in figure.caption

@@ -223,9 +223,11 @@ def family_tables(family: str, records: Any, claims: list[Any]) -> list[HtmlTabl
     return out
 
 
-def _caption(path: Path, family: str, records: Any) -> str:
+def _caption(path: Path, family: str, records: Any, drawn: dict[str, list[int]] | None = None) -> str:
     """What the figure plots, of which task (``<family>_<task>_<kind>.svg``) or of the whole
-    family (``<family>_<kind>.svg``), and the scale and seeds of the records it covers."""
+    family (``<family>_<kind>.svg``), and the scale and seeds of the cells it was drawn from: its
+    entry in ``figures.json`` (``drawn``: "task · method · scale" → seeds), else this report's
+    records of the task or family."""
     from harness.plan import registry
     from harness.plan.contract import SCALE_ORDER
 
@@ -235,6 +237,10 @@ def _caption(path: Path, family: str, records: Any) -> str:
     kind = stem[len(task) + 1:] if task else stem
     what = registry.figure_captions(family).get(kind, kind.replace("_", " "))
     subject = task or f"every {family} task"
+    if drawn:
+        scales = [sc for sc in SCALE_ORDER if sc in {group.rsplit(" · ", 1)[-1] for group in drawn}]
+        return (f"{subject}: {what}. Drawn by `harness plot` from {len(drawn)} (task, method) groups at scale "
+                f"{'/'.join(scales)}, {_seed_range([len(seeds) for seeds in drawn.values()])} seed(s) each.")
     if len(records):
         mine = records[records["task"] == task] if task else records[records["family"] == family]
     else:
@@ -243,18 +249,25 @@ def _caption(path: Path, family: str, records: Any) -> str:
         return f"{subject}: {what}. Drawn by `harness plot` from the store it read; this report's store holds no records of {task or family}."
     scale = next(s for s in SCALE_ORDER if s in set(mine["scale"]))
     per_group = mine[mine["scale"] == scale].groupby(["task", "method", "params_json"])["seed"].nunique()
-    low, high = int(per_group.min()), int(per_group.max())
-    n = f"n = {low}" if low == high else f"n = {low}–{high}"
     return (f"{subject}: {what}. Drawn by `harness plot` from the store it read; this report's records of "
-            f"{task or family}: scale {scale}, {n} seed(s) per method and setting.")
+            f"{task or family}: scale {scale}, {_seed_range([int(n) for n in per_group])} seed(s) per method and setting.")
+
+
+def _seed_range(counts: list[int]) -> str:
+    low, high = min(counts), max(counts)
+    return f"n = {low}" if low == high else f"n = {low}–{high}"
 
 
 def family_figures(family: str, records: Any, folder: Path = FIGURES) -> list[Figure]:
     """``<folder>/<family>_*.svg``, embedded as data URIs, sorted by name."""
+    from harness.report.figures import read_manifest
+
+    manifest = read_manifest(folder)
     out = []
     for path in sorted(folder.glob(f"{family}_*.svg")):
         data = base64.b64encode(path.read_bytes()).decode("ascii")
-        out.append(Figure(path.name, _caption(path, family, records), f"data:image/svg+xml;base64,{data}"))
+        drawn = manifest.get(path.stem, {}).get("cells")
+        out.append(Figure(path.name, _caption(path, family, records, drawn), f"data:image/svg+xml;base64,{data}"))
     return out
 
 

@@ -8,7 +8,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from harness.api import registry
+from harness.api import figure_sources, registry
 from tasks.matching.page import FAMILY, METHODS, default_records
 
 ORDER = ("atec", "bq", "lcqmc", "pawsx", "stsb-zh", "afqmc", "stsb-en", "mrpc")
@@ -54,6 +54,7 @@ def metric_figure(records: Any, metric: str, outdir: Path, name: str, floor: str
     for path in paths:
         fig.savefig(path, dpi=130, bbox_inches="tight")
     plt.close(fig)
+    figure_sources(paths, rows[rows["task"].isin(tasks) & rows["method"].isin(METHODS)])
     return paths
 
 

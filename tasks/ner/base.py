@@ -44,7 +44,7 @@ PRETRAINED_SIZES: dict[str, tuple[int | None, int | None, int | None]] = {
 
 #: epochs per scale (torch-free, so that verdicts can ask :meth:`NerTask.last_epoch` cheaply)
 EPOCHS = {"smoke": 3, "small": 4, "full": 10}
-PRETRAINED_EPOCHS = {"smoke": 1, "small": 6}  # small was 2 until 2026-12-07: every cell still improving
+PRETRAINED_EPOCHS = {"smoke": 1, "small": 6}  # small: 6 since 2026-12-07 (at 2, test F1 was 0.08–0.52)
 
 ENCODER = Param(
     "encoder",
