@@ -16,7 +16,7 @@ import time
 
 import torch
 
-from tasks.longtail._text_model import RowSparseAdam
+from tasks.longtail._optim import RowSparseAdam
 
 
 def grads(rows: int, dim: int, touched: int, steps: int) -> list[torch.Tensor]:

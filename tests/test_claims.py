@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +15,8 @@ from harness.judge.claims import claim_from_dict, load_claims_file
 from harness.common.errors import UserError
 from harness.judge.stats import paired
 from harness.judge.verdicts import INCONCLUSIVE, REFUTED, SUPPORTED, judge_all
+
+ROOT = Path(__file__).resolve().parents[1]
 
 BASE = dict(id="c", title="t", url="https://kexue.fm/archives/0", date="2020-01-01", sentence="A beats B.")
 
@@ -63,6 +67,36 @@ def test_paired_statistics_match_scipy() -> None:
     assert result.diff == pytest.approx(d.mean())
     assert (result.lo, result.hi) == pytest.approx((d.mean() - half, d.mean() + half))
     assert result.p_value == pytest.approx(stats.ttest_rel(a, b).pvalue)
+
+
+@pytest.mark.parametrize("n", [2, 3, 5, 12, 40])
+def test_t_distribution_from_scipy_special_is_scipy_stats(n: int) -> None:
+    """The paired t-test, its one-sided tails against a bar and the t quantiles, computed from
+    ``scipy.special``, equal ``scipy.stats``'s to 1e-12 (relative) on random seeds' differences."""
+    from scipy import stats
+
+    rng = np.random.default_rng(n)
+    a, b = rng.normal(0.6, 0.02, n), rng.normal(0.59, 0.02, n)
+    result = paired(a, b)
+    assert result.p_value == pytest.approx(stats.ttest_rel(a, b).pvalue, rel=1e-12)
+    for bar in (-0.01, 0.0, 0.005):
+        t = (result.diff - bar) / result.se
+        assert result.tail(bar, above=True) == pytest.approx(stats.t.sf(t, n - 1), rel=1e-12)
+        assert result.tail(bar, above=False) == pytest.approx(stats.t.cdf(t, n - 1), rel=1e-12)
+    half = stats.t.ppf(0.975, n - 1) * np.std(a - b, ddof=1) / np.sqrt(n)
+    assert (result.lo, result.hi) == pytest.approx((result.diff - half, result.diff + half), rel=1e-12)
+
+
+def test_judging_the_committed_store_does_not_import_scipy_stats() -> None:
+    """``harness claims`` reads the t distribution from ``scipy.special`` (0.4 s and ~46 MB less
+    per process than ``scipy.stats``)."""
+    code = (
+        "import sys; from harness.cli import main\n"
+        "main(['claims', '--store', 'results/store', '--family', 'longtail'])\n"
+        "print('scipy.special' in sys.modules, 'scipy.stats' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False)
+    assert out.stdout.split()[-2:] == ["True", "False"], out.stderr[-2000:]
 
 
 def test_too_few_seeds_is_inconclusive_with_command(fake_family: list[str]) -> None:

@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 
 from harness.plan.data import is_available
+
+ROOT = Path(__file__).resolve().parents[1]
 from tasks.longtail import text_data as td
 
 FEWCLUE = (td.IFLYTEK_TRAIN, td.IFLYTEK_TEST, td.TNEWS_TRAIN, td.TNEWS_TEST, td.TNEWS_LABELS)
@@ -143,13 +145,11 @@ def test_registration_is_torch_free():
     assert out.stdout.strip() == "False"
 
 
-def test_compact_table_and_row_adam_keep_every_logit(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """The n-gram table keeps only the rows some text uses, and RowSparseAdam replaces torch's
-    SparseAdam: the test logits are bit-identical to training the whole table with SparseAdam."""
+def test_used_rows_keep_every_logit(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The n-gram table is built with only the rows some text uses: the test logits are
+    bit-identical to training the whole 2^18-row table."""
     import numpy as np
     import pandas as pd
-
-    import torch
 
     import tasks.longtail._text_model as text_model
     from harness.plan.cells import Cell
@@ -162,6 +162,120 @@ def test_compact_table_and_row_adam_keep_every_logit(monkeypatch: pytest.MonkeyP
         return np.stack(pd.read_parquet(store / "preds" / f"{cell.key}.parquet")["logits"].to_numpy())
 
     ours = logits(tmp_path / "a")
-    monkeypatch.setattr(text_model, "compact", lambda model, *bags: (model, list(bags)))
-    monkeypatch.setattr(text_model, "RowSparseAdam", torch.optim.SparseAdam)
+    monkeypatch.setattr(text_model, "used_rows", lambda *bags: (None, list(bags)))
     assert np.array_equal(ours, logits(tmp_path / "b"))
+
+
+@pytest.mark.parametrize(("buckets", "dim"), [(5000, 100), (4099, 7), (997, 1), (3, 5)])
+def test_bag_model_built_on_rows_holds_the_whole_tables_numbers(buckets: int, dim: int) -> None:
+    """``BagOfNgrams(rows=)`` holds the whole table's initial values at those rows, and leaves the
+    random stream where the whole table leaves it (dropout and batch order then match too). Block
+    edges inside rows and inside normal_'s groups of 16 are crossed (``BLOCK`` made small)."""
+    import numpy as np
+    import torch
+
+    import tasks.longtail._text_model as text_model
+
+    rows = np.unique(np.random.default_rng(0).integers(0, buckets, buckets // 3 + 1))
+    torch.manual_seed(7)
+    whole = text_model.BagOfNgrams(buckets, dim, 4, 0.5)
+    after_whole = torch.rand(3)
+    saved, text_model.BLOCK = text_model.BLOCK, 997
+    try:
+        torch.manual_seed(7)
+        part = text_model.BagOfNgrams(buckets, dim, 4, 0.5, rows)
+    finally:
+        text_model.BLOCK = saved
+    assert torch.equal(part.embed.weight, whole.embed.weight[torch.as_tensor(rows)])
+    assert torch.equal(torch.rand(3), after_whole)
+
+
+def _train_twice(build, ours, theirs, steps: int = 40):
+    """Train two copies of one model on the same batches, one with each optimiser (built from the
+    model and the linear decay); return the untrained model and both trained ones."""
+    import copy
+
+    import torch
+
+    torch.manual_seed(0)
+    model_a, batches = build()
+    model_b, untrained = copy.deepcopy(model_a), copy.deepcopy(model_a)
+
+    def decay(step: int) -> float:
+        return max(0.0, 1.0 - step / steps)
+
+    opt_a = ours(model_a, decay)
+    opt_b = theirs(model_b)
+    sched_b = torch.optim.lr_scheduler.LambdaLR(opt_b, decay)
+    for batch in batches(steps):
+        for model, opt in ((model_a, opt_a), (model_b, opt_b)):
+            opt.zero_grad()
+            model(*batch).square().mean().backward()
+            opt.step()
+        sched_b.step()
+    return untrained, model_a, model_b
+
+
+def test_hand_written_adam_is_torch_adam_bit_for_bit() -> None:
+    """``tasks.longtail._optim.Adam`` (L2 weight decay, a per-step lr factor) against
+    ``torch.optim.Adam`` + ``LambdaLR``: every parameter equal after 40 steps."""
+    import torch
+
+    from tasks.longtail._optim import Adam
+
+    def build():
+        model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3))
+        return model, lambda steps: [(torch.randn(32, 8),) for _ in range(steps)]
+
+    untrained, a, b = _train_twice(
+        build,
+        lambda m, decay: Adam(m.parameters(), lr=3e-2, weight_decay=1e-3, factor=decay),
+        lambda m: torch.optim.Adam(m.parameters(), lr=3e-2, weight_decay=1e-3),
+    )
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert not torch.equal(a[0].weight, untrained[0].weight)  # it trained
+
+
+def test_row_sparse_adam_is_torch_sparse_adam_bit_for_bit() -> None:
+    """``RowSparseAdam`` against ``torch.optim.SparseAdam`` + ``LambdaLR`` on an ``EmbeddingBag``
+    whose bags repeat rows and leave most rows untouched: the tables are equal after 40 steps."""
+    import torch
+
+    from tasks.longtail._optim import RowSparseAdam
+
+    class Bag(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embed = torch.nn.EmbeddingBag(500, 12, mode="sum", sparse=True)
+
+        def forward(self, ids: torch.Tensor, offsets: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+            return self.embed(ids, offsets, per_sample_weights=w)
+
+    def build_bag():
+        # 10 bags of 9 ids drawn from the first 60 rows: repeats within a batch, rows 60+ untouched
+        return Bag(), lambda steps: [(torch.randint(0, 60, (90,)), torch.arange(0, 90, 9), torch.rand(90)) for _ in range(steps)]
+
+    untrained, a, b = _train_twice(
+        build_bag,
+        lambda m, decay: RowSparseAdam(m.parameters(), lr=5e-2, factor=decay),
+        lambda m: torch.optim.SparseAdam(list(m.parameters()), lr=5e-2),
+    )
+    assert torch.equal(a.embed.weight, b.embed.weight)
+    assert not torch.equal(a.embed.weight[:60], untrained.embed.weight[:60])  # it trained
+    assert torch.equal(a.embed.weight[60:], untrained.embed.weight[60:])  # rows no bag used stay
+
+
+def test_long_tail_cells_never_import_the_compiler() -> None:
+    """A long-tail cell's process never imports ``torch._dynamo`` (its optimisers are the hand-written
+    ones: torch.optim's import it on first use, +71 MB and 1.4 s per process: benchmarks/bench_optim.py)."""
+    code = (
+        "import sys, tempfile; from pathlib import Path\n"
+        "from harness.plan.cells import Cell\nfrom harness.run.cell import RunOptions, run_cell\n"
+        "from harness.store.store import Store\n"
+        "store = Store(Path(tempfile.mkdtemp()))\n"
+        "for task in ('gaussian-lt', 'tnews-few'):\n"
+        "    assert run_cell(Cell.build(task, 'logit_adjust', 0, 'smoke'), store, RunOptions(progress=False)).status.value == 'ok'\n"
+        "print('torch' in sys.modules, 'torch._dynamo' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.split() == ["True", "False"]

@@ -1,7 +1,10 @@
 """Statistics: summaries with t-intervals, paired comparisons over seeds (t) or over test
 examples (bootstrap), one-sided tests against a margin, and Holm's correction.
 
-Pure functions on arrays, so that tables and claims report the same numbers.
+Pure functions on arrays, so that tables and claims report the same numbers. Student's t comes
+from ``scipy.special`` (``stdtr``/``stdtrit``, what ``scipy.stats.t`` itself calls) rather than
+``scipy.stats``: the same numbers, without importing ``scipy.stats`` (0.4 s and ~46 MB per process
+that judges a claim; ``tests/test_claims.py`` compares both).
 """
 
 from __future__ import annotations
@@ -20,10 +23,22 @@ class Summary:
     hi: float
 
 
-def t_quantile(n: int, confidence: float = 0.95) -> float:
-    from scipy import stats
+def t_cdf(t: float, df: int) -> float:
+    """P(T ≤ t) for Student's t with ``df`` degrees of freedom (``scipy.stats.t.cdf``)."""
+    from scipy.special import stdtr
 
-    return float(stats.t.ppf(0.5 + confidence / 2, df=n - 1)) if n > 1 else math.inf
+    return float(stdtr(df, t))
+
+
+def t_ppf(q: float, df: int) -> float:
+    """The ``q`` quantile of Student's t with ``df`` degrees of freedom (``scipy.stats.t.ppf``)."""
+    from scipy.special import stdtrit
+
+    return float(stdtrit(df, q))
+
+
+def t_quantile(n: int, confidence: float = 0.95) -> float:
+    return t_ppf(0.5 + confidence / 2, n - 1) if n > 1 else math.inf
 
 
 def summarize(values: Sequence[float], confidence: float = 0.95) -> Summary:
@@ -65,16 +80,13 @@ class Paired:
             return float(((d <= bar) if above else (d >= bar)).mean())
         if not (self.se > 0) or self.n < 2:
             return math.nan
-        from scipy import stats
-
         t = (self.diff - bar) / self.se
-        return float(stats.t.sf(t, self.n - 1) if above else stats.t.cdf(t, self.n - 1))
+        return t_cdf(-t, self.n - 1) if above else t_cdf(t, self.n - 1)
 
 
 def paired(a: Sequence[float], b: Sequence[float], confidence: float = 0.95) -> Paired:
     """Paired difference; with zero variance the interval is the point and p is 0 or 1."""
     import numpy as np
-    from scipy import stats
 
     d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
     s = summarize(d, confidence)
@@ -82,8 +94,9 @@ def paired(a: Sequence[float], b: Sequence[float], confidence: float = 0.95) -> 
         return Paired(s.mean, math.nan, math.nan, s.n, math.nan)
     if s.std <= 1e-12 * max(1.0, abs(s.mean)):  # degenerate (exact ties up to rounding): no spread to test
         return Paired(s.mean, s.mean, s.mean, s.n, math.nan, 0.0)
-    p = float(stats.ttest_rel(np.asarray(a, float), np.asarray(b, float)).pvalue)
-    return Paired(s.mean, s.lo, s.hi, s.n, p, s.std / math.sqrt(s.n))
+    se = s.std / math.sqrt(s.n)
+    p = 2 * t_cdf(-abs(s.mean / se), s.n - 1)  # two-sided paired t (scipy.stats.ttest_rel)
+    return Paired(s.mean, s.lo, s.hi, s.n, p, se)
 
 
 def paired_bootstrap(
@@ -132,8 +145,6 @@ def seeds_to_decide(stats: Paired, bars: tuple[float, float], alpha: float, cap:
     neither (inside the margin: no number of seeds supports or refutes it) or when more than
     ``cap`` seeds would be needed. A planning number, not a promise: the next seeds bring their
     own effect and spread. (No benchmark tool prints this; it is what a reader needs to act.)"""
-    from scipy import stats as st
-
     if stats.n < 2 or not (stats.se > 0):
         return None
     sd = stats.se * math.sqrt(stats.n)
@@ -143,6 +154,6 @@ def seeds_to_decide(stats: Paired, bars: tuple[float, float], alpha: float, cap:
     if distance <= 0:
         return None
     for n in range(max(3, stats.n), cap + 1):
-        if st.t.ppf(1 - alpha, n - 1) * sd / math.sqrt(n) < distance:
+        if t_ppf(1 - alpha, n - 1) * sd / math.sqrt(n) < distance:
             return n
     return None

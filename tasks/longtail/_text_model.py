@@ -5,10 +5,12 @@ et al. 2017, *Bag of Tricks for Efficient Text Classification*). The mean is com
 ``EmbeddingBag(mode="sum")`` over each text's distinct ids weighted by count/length, which is the
 same number while touching each embedding row once per text. As in fastText, the
 embeddings start uniform in ±1/dim and the classifier at zero, and the learning rate decays
-linearly to zero over training. The embedding table is sparse (``SparseAdam`` updates only the
+linearly to zero over training. The embedding table is sparse (SparseAdam updates only the
 rows a batch touches, so 2^18 × 100 parameters cost little per step); the classifier uses Adam
-with the schedule's weight decay. (fastText's plain SGD was tried on the dev sets and trained
-worse than Adam here.)
+with the schedule's weight decay (both from :mod:`tasks.longtail._optim`). Only the rows some
+text uses are ever allocated (:func:`used_rows`, ``BagOfNgrams(rows=)``), with the numbers the
+whole table would hold. (fastText's plain SGD was tried on the dev sets and trained worse than
+Adam here.)
 
 The loop mirrors :func:`tasks.longtail._train_loop.train_logits`: shuffled mini-batches from a
 generator seeded by the run seed, a :class:`~tasks.longtail._train_loop.LossContext` with the
@@ -18,8 +20,7 @@ training prior/counts/progress for the method's loss, ``ctx.check_deadline()`` e
 
 from __future__ import annotations
 
-import math
-from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -27,65 +28,70 @@ import torch
 from harness.api import CellFailure, RunContext
 from methods.longtail.hooks import LongTailMethod
 from tasks.longtail._heads import with_head
-from tasks.longtail.schedules import Schedule
+from tasks.longtail._optim import Adam, RowSparseAdam
 from tasks.longtail._train_loop import LossContext
+from tasks.longtail.schedules import Schedule
 
 EVAL_BATCH = 1024
 
 
-class RowSparseAdam(torch.optim.SparseAdam):
-    """``torch.optim.SparseAdam``, step for step and bit for bit, with its row updates written as
-    ``index_select``/``index_add_`` on the dense states instead of ``sparse_mask`` and the
-    addition of a sparse tensor to a dense one — measurably faster on a CPU (those two were most
-    of a text cell's time: ``benchmarks/bench_text_adam.py``). The same arithmetic in the same
-    order: after ``coalesce`` the rows are unique, so each row of a state or of the table gets
-    exactly the one addition SparseAdam gives it (``tests/test_text_tasks.py`` compares them)."""
-
-    @torch.no_grad()
-    def step(self, closure: Any = None) -> Any:  # noqa: ANN401 - torch's signature
-        for group in self.param_groups:
-            beta1, beta2 = group["betas"]
-            for param in group["params"]:
-                if param.grad is None:
-                    continue
-                grad = param.grad.coalesce()
-                rows, values = grad._indices()[0], grad._values()
-                state = self.state[param]
-                if not state:
-                    state["step"] = 0
-                    state["exp_avg"] = torch.zeros_like(param, memory_format=torch.preserve_format)
-                    state["exp_avg_sq"] = torch.zeros_like(param, memory_format=torch.preserve_format)
-                state["step"] += 1
-                if values.numel() == 0:
-                    continue
-                exp_avg, exp_avg_sq, step = state["exp_avg"], state["exp_avg_sq"], state["step"]
-                old_exp_avg = exp_avg.index_select(0, rows)
-                exp_avg_update = values.sub(old_exp_avg).mul_(1 - beta1)
-                exp_avg.index_add_(0, rows, exp_avg_update)
-                old_exp_avg_sq = exp_avg_sq.index_select(0, rows)
-                exp_avg_sq_update = values.pow(2).sub_(old_exp_avg_sq).mul_(1 - beta2)
-                exp_avg_sq.index_add_(0, rows, exp_avg_sq_update)
-                numer = exp_avg_update.add_(old_exp_avg)
-                denom = exp_avg_sq_update.add_(old_exp_avg_sq).sqrt_().add_(group["eps"])
-                step_size = group["lr"] * math.sqrt(1 - beta2**step) / (1 - beta1**step)
-                param.index_add_(0, rows, -step_size * numer.div_(denom))
-        return None
-
-
 class BagOfNgrams(torch.nn.Module):
-    """Mean of hashed n-gram embeddings, then a linear classifier."""
+    """Mean of hashed n-gram embeddings, then a linear classifier.
 
-    def __init__(self, buckets: int, dim: int, n_classes: int, dropout: float = 0.0) -> None:
+    ``rows`` (sorted bucket ids) keeps only those rows of the table, holding exactly the numbers
+    the whole table would hold there: the random stream is drawn in the same order, a block at a
+    time, so the full ``buckets × dim`` table (105 MB at 2^18 × 100) is never allocated and the
+    generator ends where the whole table's initialisation leaves it (``tests/test_text_tasks.py``).
+    """
+
+    def __init__(self, buckets: int, dim: int, n_classes: int, dropout: float = 0.0, rows: np.ndarray | None = None) -> None:
         super().__init__()
-        self.embed = torch.nn.EmbeddingBag(buckets, dim, mode="sum", sparse=True)
+        if rows is None:
+            self.embed = torch.nn.EmbeddingBag(buckets, dim, mode="sum", sparse=True)
+        else:
+            _draw_blocks(buckets * dim, 16, lambda start, block: block.normal_())  # EmbeddingBag's own init, overwritten below
+            self.embed = torch.nn.EmbeddingBag(len(rows), dim, mode="sum", sparse=True, _weight=torch.empty(len(rows), dim))
         self.dropout = torch.nn.Dropout(dropout)
         self.head = torch.nn.Linear(dim, n_classes)
-        torch.nn.init.uniform_(self.embed.weight, -1.0 / dim, 1.0 / dim)
+        if rows is None:
+            torch.nn.init.uniform_(self.embed.weight, -1.0 / dim, 1.0 / dim)
+        else:
+            _uniform_rows(buckets, dim, rows, -1.0 / dim, 1.0 / dim, out=self.embed.weight.data)
         torch.nn.init.zeros_(self.head.weight)
         torch.nn.init.zeros_(self.head.bias)
 
     def forward(self, ids: torch.Tensor, offsets: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         return self.head(self.dropout(self.embed(ids, offsets, per_sample_weights=weights)))
+
+
+BLOCK = 1 << 20  # about this many values are drawn at a time
+
+
+def _draw_blocks(n: int, unit: int, draw: Callable[[int, torch.Tensor], object]) -> None:
+    """Hand ``draw(start, block)`` consecutive blocks covering ``n`` values, each a multiple of
+    ``unit`` long but the last, which takes the remainder with one more unit. Drawing into them in
+    turn draws what one call over all ``n`` draws: CPU ``uniform_`` draws serially, and ``normal_``
+    serially in groups of 16 (so ``unit=16`` for it: no block is cut inside a group)."""
+    step = max(unit, BLOCK // unit * unit)
+    start = 0
+    while start < n:
+        size = n - start if n - start < step + unit else step
+        draw(start, torch.empty(size))
+        start += size
+
+
+def _uniform_rows(buckets: int, dim: int, rows: np.ndarray, low: float, high: float, out: torch.Tensor) -> None:
+    """Fill ``out`` with rows ``rows`` (sorted) of ``torch.empty(buckets, dim).uniform_(low, high)``,
+    drawn in blocks of whole rows."""
+    rows_t = torch.as_tensor(rows, dtype=torch.long)
+
+    def keep(start: int, block: torch.Tensor) -> None:
+        block.uniform_(low, high)
+        first, n_rows = start // dim, block.numel() // dim
+        lo, hi = np.searchsorted(rows, [first, first + n_rows])
+        out[lo:hi] = block.view(n_rows, dim)[rows_t[lo:hi] - first]
+
+    _draw_blocks(buckets * dim, dim, keep)
 
 
 def pack(bags: np.ndarray, device: str = "cpu") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -109,23 +115,21 @@ def pack(bags: np.ndarray, device: str = "cpu") -> tuple[torch.Tensor, torch.Ten
     )
 
 
-def compact(model: BagOfNgrams, *bag_sets: np.ndarray) -> tuple[BagOfNgrams, list[np.ndarray]]:
-    """The model with only the embedding rows some bag uses, and the bags renumbered to them.
+def used_rows(*bag_sets: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The table rows some bag uses (sorted), and the bags renumbered to index them.
 
-    Measurably cheaper, same numbers: a row no training text touches is never updated
-    (SparseAdam keeps no state for it and never moves it), so the rows the bags do not use can
-    go. The kept rows hold their initial values, the optimiser's states shrink from the whole
-    table (3 × 2^18 × 100 floats, ~315 MB) to the rows in use, and each step's sparse update
+    Measurably cheaper, same numbers: a row no training text touches is never updated (SparseAdam
+    keeps no state for it and never moves it), so a model built with only these rows
+    (``BagOfNgrams(..., rows=)``) trains to the same logits. The optimiser's states shrink from the
+    whole table (2 × 2^18 × 100 floats, ~210 MB) to the rows in use, and each step's sparse update
     touches a smaller table (``tests/test_text_tasks.py`` checks the logits are bit-identical)."""
-    used = np.unique(np.concatenate([np.concatenate(list(bags)) if len(bags) else np.zeros(0, np.int64) for bags in bag_sets]))
-    table = model.embed.weight.detach()[torch.as_tensor(used)].clone()
-    model.embed = torch.nn.EmbeddingBag.from_pretrained(table, freeze=False, mode="sum", sparse=True)
+    rows = np.unique(np.concatenate([np.concatenate(list(bags)) if len(bags) else np.zeros(0, np.int64) for bags in bag_sets]))
     renumbered = []
     for bags in bag_sets:
         out = np.empty(len(bags), dtype=object)
-        out[:] = [np.searchsorted(used, bag) for bag in bags]
+        out[:] = [np.searchsorted(rows, bag).astype(np.int32) for bag in bags]  # half of int64's memory; pack widens
         renumbered.append(out)
-    return model, renumbered
+    return rows, renumbered
 
 
 def predict(model: BagOfNgrams, bags: np.ndarray, device: str = "cpu") -> np.ndarray:
@@ -150,7 +154,6 @@ def train_bag_logits(
     """Train ``model`` with ``method.loss`` (sparse Adam + Adam, linear decay), return test logits.
 
     Runs on one torch thread (the task's ``max_threads``): small sparse ops gain nothing from more."""
-    model, (bags_train, bags_test) = compact(model, bags_train, bags_test)
     model = with_head(model, method.head)
     device = ctx.device if ctx.device.startswith("cuda") else "cpu"
     model.to(device)
@@ -158,14 +161,17 @@ def train_bag_logits(
     y = torch.as_tensor(y_train, dtype=torch.long)
     counts_t = torch.as_tensor(counts, dtype=torch.float32, device=device)
     loss_ctx = LossContext(prior=counts_t / counts_t.sum(), counts=counts_t)
-    optimisers = [
-        RowSparseAdam(list(model.embed.parameters()), lr=schedule.lr),
-        torch.optim.Adam(list(model.head.parameters()), lr=schedule.lr, weight_decay=schedule.weight_decay),
-    ]
     n = len(y)
     steps_per_epoch = max(1, -(-n // schedule.batch_size))
     total = schedule.epochs * steps_per_epoch
-    schedulers = [torch.optim.lr_scheduler.LambdaLR(opt, lambda step: max(0.0, 1.0 - step / total)) for opt in optimisers]
+
+    def linear_decay(step: int) -> float:
+        return max(0.0, 1.0 - step / total)
+
+    optimisers = [
+        RowSparseAdam(model.embed.parameters(), lr=schedule.lr, factor=linear_decay),
+        Adam(model.head.parameters(), lr=schedule.lr, weight_decay=schedule.weight_decay, factor=linear_decay),
+    ]
     model.train()
     for epoch in range(schedule.epochs):
         ctx.check_deadline()
@@ -180,7 +186,7 @@ def train_bag_logits(
             for opt in optimisers:
                 opt.zero_grad()
             loss.backward()
-            for opt, sched in zip(optimisers, schedulers):
+            for opt in optimisers:
                 opt.step()
-                sched.step()
+    del optimisers  # their moments (twice the table) are not needed to predict
     return predict(model, bags_test, device)

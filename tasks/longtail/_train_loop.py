@@ -14,6 +14,7 @@ import torch
 from harness.api import CellFailure, RunContext
 from methods.longtail.hooks import LongTailMethod
 from tasks.longtail._heads import with_head
+from tasks.longtail._optim import Adam
 from tasks.longtail.schedules import Schedule
 
 
@@ -54,7 +55,7 @@ def train_logits(
     y = torch.as_tensor(y_train, dtype=torch.long)
     counts_t = torch.as_tensor(counts, dtype=torch.float32)
     loss_ctx = LossContext(prior=counts_t / counts_t.sum(), counts=counts_t)
-    opt = torch.optim.Adam(model.parameters(), lr=schedule.lr, weight_decay=schedule.weight_decay)
+    opt = Adam(model.parameters(), lr=schedule.lr, weight_decay=schedule.weight_decay)
     n = len(y)
     steps_per_epoch = max(1, -(-n // schedule.batch_size))
     total = schedule.epochs * steps_per_epoch

@@ -91,16 +91,17 @@ class TextLongTailTask(LongTailTask):
     def schedule(self, scale: str) -> Schedule:
         return self.schedules[scale]
 
-    def model(self, split: Split) -> Any:
+    def model(self, split: Split, rows: np.ndarray | None = None) -> Any:
         from tasks.longtail._text_model import BagOfNgrams
 
-        return BagOfNgrams(self.p["buckets"], self.p["dim"], split.n_classes, self.p["dropout"])
+        return BagOfNgrams(self.p["buckets"], self.p["dim"], split.n_classes, self.p["dropout"], rows)
 
     def _train(self, method: LongTailMethod, split: Split, ctx: RunContext) -> np.ndarray:
-        from tasks.longtail._text_model import train_bag_logits
+        from tasks.longtail._text_model import train_bag_logits, used_rows
 
+        rows, (x_train, x_test) = used_rows(split.x_train, split.x_test)
         return train_bag_logits(
-            self.model(split), split.x_train, split.y_train, split.x_test, split.counts, method, self.schedule(ctx.scale), ctx
+            self.model(split, rows), x_train, split.y_train, x_test, split.counts, method, self.schedule(ctx.scale), ctx
         )
 
 
@@ -237,9 +238,9 @@ class Clinc150Imbalanced(TextLongTailTask):
     def schedule(self, scale: str) -> Schedule:
         return (self.minilm_schedules if self.p["backbone"] == "minilm" else self.schedules)[scale]
 
-    def model(self, split: Split) -> Any:
+    def model(self, split: Split, rows: np.ndarray | None = None) -> Any:
         if self.p["backbone"] != "minilm":
-            return super().model(split)
+            return super().model(split, rows)
         from tasks.longtail._train_loop import mlp
 
         return mlp(split.x_train.shape[1], split.n_classes, hidden=0)

@@ -1,8 +1,7 @@
 """The ``pool`` executor: persistent worker processes on this machine, optionally K per GPU.
 
-Why the workers are kept warm: a fresh process pays about 7 s of imports (torch, the compiler
-stack torch's optimizers import on first use, the family's modules) before its first cell, far
-more than a cheap cell takes. Workers are started once per run,
+Why the workers are kept warm: a fresh process pays seconds of imports (torch, pandas, the
+family's modules) before its first cell, far more than a cheap cell takes. Workers are started once per run,
 import what the cells need as soon as they start (in parallel with each other and with the
 driver), and then take cell after cell. On the CPU, workers are capped at the number of cores
 (more only time-slice the same cores) and each cell gets ``cores // workers`` torch threads.
@@ -75,8 +74,8 @@ def preload_modules(cells: Sequence[Any]) -> list[str]:
     for cell in (c for job in cells for c in cells_of(job)):
         task, method = registry.get_task(cell.task), registry.get_method(cell.method)
         modules |= {task.__module__, method.__module__}
-        if task.uses_torch:  # torch, and the compiler stack its optimizers import on first use (3.5 s)
-            modules |= {"torch", "torch._dynamo"}
+        if task.uses_torch:
+            modules.add("torch")
     return sorted(modules)
 
 
