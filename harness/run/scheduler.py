@@ -48,6 +48,7 @@ def execute(cells: list[Cell], store: Store, options: RunOptions) -> list[Outcom
             dependents[base_of[cell.key]].append(cell)
     since = utc_now()
     executor = make_executor(options, store, since)
+    executor.start(order)
     progress = GraphProgress(order, store, executor.slots, enabled=options.progress)
     ready = [c for c in order if c.key not in base_of]
     running: dict[Any, Job] = {}

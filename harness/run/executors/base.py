@@ -20,6 +20,10 @@ class Executor(Protocol):
     name: str
     slots: int  # cells that run at once
 
+    def start(self, cells: Sequence[Any]) -> None:
+        """Begin what is slow to begin (worker processes and their imports) for a run of these
+        cells, so that it overlaps the driver's last preparations; a no-op where nothing is."""
+
     def submit(self, cells: Sequence[Any]) -> list[Any]:
         """Start these jobs (all ready to run: a cell, or a ``CellBatch`` of cells run together
         under ``--batch-cells``), each through :func:`harness.run.cell.run_job`; one handle per job, in order."""

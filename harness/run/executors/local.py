@@ -21,6 +21,9 @@ class LocalExecutor:
         self.options, self.store, self.since = options, store, since
         self.queue: deque[tuple[Any, Future[Outcome]]] = deque()
 
+    def start(self, cells: Sequence[Any]) -> None:
+        pass
+
     def submit(self, cells: Sequence[Any]) -> list[Future[Outcome]]:
         handles = []
         for cell in cells:

@@ -134,6 +134,13 @@ class PoolExecutor:
                                           initargs=(os.getpid(), gpu, preload_modules(cells)))
         return self.pools[gpu]
 
+    def start(self, cells: Sequence[Any]) -> None:
+        """Start every pool's workers now: their imports (a second or more) then overlap the
+        driver's progress bar and ETA instead of following them. Pebble starts a pool's workers
+        at its first task, so each pool gets a no-op."""
+        for gpu in self.gpus:
+            self._pool(gpu, cells).schedule(os.getpid)
+
     def submit(self, cells: Sequence[Any]) -> list[Future[Outcome]]:
         handles = []
         for cell in cells:

@@ -70,6 +70,9 @@ class RayExecutor:
         self.remote = ray.remote(max_retries=0, retry_exceptions=False)(_run_on_ray)
         self.refs: dict[Future[Outcome], Any] = {}
 
+    def start(self, cells: Sequence[Any]) -> None:
+        pass
+
     def submit(self, cells: Sequence[Any]) -> list[Future[Outcome]]:
         handles = []
         for cell in cells:

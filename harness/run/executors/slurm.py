@@ -112,6 +112,9 @@ class SlurmExecutor:
         self.options = RunOptions(**{**options.__dict__, "executor": "slurm", "workers": 1, "threads": threads})
         self.jobs: list[Any] = []
 
+    def start(self, cells: Sequence[Any]) -> None:
+        pass
+
     def submit(self, cells: Sequence[Any]) -> list[Any]:
         """One job array; each job asks for the CPUs its task can use (its ``max_threads``, else
         ``DEFAULT_CPUS``), and the cell sizes its torch threads to what SLURM allotted."""
