@@ -141,6 +141,19 @@ def predict(model: BagOfNgrams, bags: np.ndarray, device: str = "cpu") -> np.nda
     return np.concatenate(out) if out else np.zeros((0, model.head.out_features), dtype=np.float32)
 
 
+def bag_optimisers(model: BagOfNgrams, schedule: Schedule, total_steps: int) -> list[Adam | RowSparseAdam]:
+    """SparseAdam on the table and Adam (with the schedule's weight decay) on the head, both at the
+    schedule's rate decaying linearly to zero over ``total_steps``."""
+
+    def linear_decay(step: int) -> float:
+        return max(0.0, 1.0 - step / total_steps)
+
+    return [
+        RowSparseAdam(model.embed.parameters(), lr=schedule.lr, factor=linear_decay),
+        Adam(model.head.parameters(), lr=schedule.lr, weight_decay=schedule.weight_decay, factor=linear_decay),
+    ]
+
+
 def train_bag_logits(
     model: BagOfNgrams,
     bags_train: np.ndarray,
@@ -164,14 +177,7 @@ def train_bag_logits(
     n = len(y)
     steps_per_epoch = max(1, -(-n // schedule.batch_size))
     total = schedule.epochs * steps_per_epoch
-
-    def linear_decay(step: int) -> float:
-        return max(0.0, 1.0 - step / total)
-
-    optimisers = [
-        RowSparseAdam(model.embed.parameters(), lr=schedule.lr, factor=linear_decay),
-        Adam(model.head.parameters(), lr=schedule.lr, weight_decay=schedule.weight_decay, factor=linear_decay),
-    ]
+    optimisers = bag_optimisers(model, schedule, total)
     model.train()
     for epoch in range(schedule.epochs):
         ctx.check_deadline()

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from harness.api import CellFailure, RunContext
-from tasks.longtail._text_model import BagOfNgrams
+from tasks.longtail._text_model import BagOfNgrams, bag_optimisers, used_rows
 
 EVAL_BATCH = 1024
 
@@ -79,17 +79,14 @@ def train_and_test(method: Any, split: Any, schedule: Any, p: dict[str, Any], ct
     """(test accuracy, mean regulariser share) of one cell; shuffled mini-batches from the run seed."""
     torch.manual_seed(ctx.seed)
     generator = torch.Generator().manual_seed(ctx.seed)
-    model = BagOfNgrams(p["buckets"], p["dim"], split.n_classes, p["dropout"])
-    train, test = Texts(split.x_train), Texts(split.x_test)
+    rows, (x_train, x_test) = used_rows(split.x_train, split.x_test)  # the long-tail cells' table: same numbers
+    model = BagOfNgrams(p["buckets"], p["dim"], split.n_classes, p["dropout"], rows)
+    train, test = Texts(x_train), Texts(x_test)
     y = torch.as_tensor(split.y_train, dtype=torch.long)
-    optimisers = [
-        torch.optim.SparseAdam(list(model.embed.parameters()), lr=schedule.lr),
-        torch.optim.Adam(list(model.head.parameters()), lr=schedule.lr, weight_decay=schedule.weight_decay),
-    ]
     n = len(y)
     steps_per_epoch = -(-n // schedule.batch_size)
     total = schedule.epochs * steps_per_epoch
-    schedulers = [torch.optim.lr_scheduler.LambdaLR(o, lambda step: max(0.0, 1.0 - step / total)) for o in optimisers]
+    optimisers = bag_optimisers(model, schedule, total)
     shares = []
     model.train()
     for epoch in range(schedule.epochs):
@@ -104,8 +101,7 @@ def train_and_test(method: Any, split: Any, schedule: Any, p: dict[str, Any], ct
             for opt in optimisers:
                 opt.zero_grad()
             loss.backward()
-            for opt, sched in zip(optimisers, schedulers):
+            for opt in optimisers:
                 opt.step()
-                sched.step()
     accuracy = float(np.mean(predict(model, test) == np.asarray(split.y_test)))
     return accuracy, float(np.mean(shares))
