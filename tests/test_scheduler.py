@@ -416,3 +416,24 @@ def test_dry_run_counts_the_slots_the_run_will_use(tmp_path: Path, capsys: pytes
     assert main(["run", "--tasks", "gaussian-lt", "--methods", "erm", "--scale", "smoke", "--seeds", "0-7", "--device", "cuda",
                  "--gpus", "0,1", "--workers", "8", "--store", str(tmp_path / "s"), "--dry-run"]) == 0
     assert "on 8 slots (pool)" in capsys.readouterr().out
+
+
+def test_start_brings_the_pools_workers_up_before_any_cell_is_submitted(chain: Path, tmp_path: Path) -> None:
+    """``Executor.start`` starts the pool's workers (and their imports) at once, so that they
+    overlap the driver's progress bar and ETA instead of following the first submission."""
+    import multiprocessing
+
+    from harness.run.executors.pool import PoolExecutor
+    from harness.store.records import utc_now
+
+    executor = PoolExecutor(RunOptions(progress=False, workers=2, executor="pool"), Store(tmp_path / "s"), utc_now())
+    try:
+        before = set(multiprocessing.active_children())
+        executor.start([Cell.build("chain-task", "chain_train", 0, "smoke")])
+        deadline = time.monotonic() + 60
+        while len(set(multiprocessing.active_children()) - before) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(set(multiprocessing.active_children()) - before) == 2
+        assert events(chain) == []  # nothing ran: the workers only started
+    finally:
+        executor.close()
