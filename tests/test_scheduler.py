@@ -164,8 +164,10 @@ def test_ctrl_c_keeps_finished_cells_and_records_no_running_one(chain: Path, tmp
     command = [sys.executable, "-m", "harness", "run", "--tasks", "chain-task", "--methods", "chain_train",
                "--seeds", "0-11", "--scale", "smoke", "--param", "work_s=1.5", "--workers", "2",
                "--store", str(store_dir), "--no-report"]
+    # A shell started without job control (`cmd &` in a script) runs pytest with SIGINT ignored,
+    # and a child inherits that: give the run the default disposition, as a terminal's would have.
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)
+                               start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while len(Store(store_dir).record_files()) < 2 and time.monotonic() < deadline:
         time.sleep(0.2)
