@@ -2,9 +2,10 @@
 
 Written by hand because it is measurably cheaper, not for new arithmetic. ``torch.optim``'s
 ``Optimizer`` imports ``torch._dynamo`` (about 800 modules) the first time any optimiser is built,
-zeroed or stepped, in every process and in eager mode too: +71 MB of resident memory and 1.4 s on
-the 2-core CI machine, paid by every long-tail cell's process for a compiler it never uses. The
-long-tail cells need only Adam (dense, L2 weight decay as ``torch.optim.Adam`` adds it) and
+zeroed or stepped, in every process and in eager mode too: +71 MB of resident memory and about 1 s
+on the 2-core CI machine, paid by every long-tail cell's process for a compiler it never uses;
+its per-step wrappers cost a small model a third of its step rate (``benchmarks/bench_optim.py``).
+The long-tail cells need only Adam (dense, L2 weight decay as ``torch.optim.Adam`` adds it) and
 SparseAdam, with a per-step factor on the learning rate (``LambdaLR``'s role). These classes do the
 same arithmetic in the same order as torch's single-tensor CPU path, so a cell's numbers do not
 change (``tests/test_text_tasks.py`` compares both, bit for bit, over a schedule).
@@ -32,7 +33,7 @@ def _constant(step: int) -> float:
 class _Optimiser:
     """Parameters, a base learning rate and the factor ``LambdaLR`` would apply at each step."""
 
-    def __init__(self, params: Iterable[torch.nn.Parameter], lr: float, betas: tuple[float, float], eps: float, factor: Factor | None) -> None:
+    def __init__(self, params: Iterable[torch.nn.Parameter], lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, factor: Factor | None = None) -> None:
         self.params = list(params)
         self.base_lr, self.eps = lr, eps
         self.beta1, self.beta2 = betas
@@ -79,9 +80,6 @@ class Adam(_Optimiser):
 
 class RowSparseAdam(_Optimiser):
     """``torch.optim.SparseAdam`` on parameters with sparse gradients (an ``EmbeddingBag(sparse=True)``)."""
-
-    def __init__(self, params: Iterable[torch.nn.Parameter], lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, factor: Factor | None = None) -> None:
-        super().__init__(params, lr, betas, eps, factor)
 
     @torch.no_grad()
     def step(self) -> None:

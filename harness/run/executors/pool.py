@@ -1,9 +1,10 @@
 """The ``pool`` executor: persistent worker processes on this machine, optionally K per GPU.
 
 Why the workers are kept warm: a fresh process pays seconds of imports (torch, pandas, the
-family's modules) before its first cell, far more than a cheap cell takes. Workers are started once per run,
-import what the cells need as soon as they start (in parallel with each other and with the
-driver), and then take cell after cell. On the CPU, workers are capped at the number of cores
+family's modules) before its first cell, far more than a cheap cell takes. Workers are started
+once per run, before the driver's progress bar and ETA (:meth:`PoolExecutor.start`), import what
+the cells need at once (in parallel with each other and with the driver), and then take cell
+after cell. On the CPU, workers are capped at the number of cores
 (more only time-slice the same cores) and each cell gets ``cores // workers`` torch threads.
 
 GPU slots: under ``--device cuda`` each GPU id in ``--gpus`` (default: every visible GPU) gets
