@@ -267,7 +267,7 @@ def test_row_sparse_adam_is_torch_sparse_adam_bit_for_bit() -> None:
 
 def test_long_tail_cells_never_import_the_compiler() -> None:
     """A long-tail cell's process never imports ``torch._dynamo`` (its optimisers are the hand-written
-    ones: torch.optim's import it on first use, +71 MB and 1.4 s per process: benchmarks/bench_optim.py)."""
+    ones: torch.optim's import it on first use, +71 MB and about 1 s per process: benchmarks/bench_optim.py)."""
     code = (
         "import sys, tempfile; from pathlib import Path\n"
         "from harness.plan.cells import Cell\nfrom harness.run.cell import RunOptions, run_cell\n"

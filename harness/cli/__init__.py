@@ -65,15 +65,12 @@ def _verb_of(argv: Sequence[str]) -> str | None:
     return next((a for a in argv if not a.startswith("-")), None)
 
 
-#: Arrow's default allocator (mimalloc) keeps what every store read allocated, for reuse; the
-#: system allocator returns it, and a run reads stores several times before and after its cells
-#: (README main job: peak RSS 723 → 661 MB, same wall time). Read when pyarrow is first imported;
-#: a user's own setting wins.
-ARROW_POOL = ("ARROW_DEFAULT_MEMORY_POOL", "system")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    os.environ.setdefault(*ARROW_POOL)
+    # Arrow's default allocator (mimalloc) keeps what every store read allocated, for reuse; the
+    # system allocator returns it, and a run reads stores several times before and after its
+    # cells (README main job: peak RSS 723 → 661 MB, same wall time). Read when pyarrow is first
+    # imported; a user's own setting wins.
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         parser = build_parser(only=_verb_of(argv) or "")
