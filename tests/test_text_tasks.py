@@ -236,33 +236,79 @@ def test_hand_written_adam_is_torch_adam_bit_for_bit() -> None:
     assert not torch.equal(a[0].weight, untrained[0].weight)  # it trained
 
 
-def test_row_sparse_adam_is_torch_sparse_adam_bit_for_bit() -> None:
+class _Bag:
+    """An ``EmbeddingBag`` of 500 rows whose batches use only rows 1, 3, …, 119: 10 bags of 9
+    ids, repeats within a batch, most rows untouched."""
+
+    @staticmethod
+    def build():
+        import torch
+
+        class Bag(torch.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.embed = torch.nn.EmbeddingBag(500, 12, mode="sum", sparse=True)
+
+            def forward(self, ids: torch.Tensor, offsets: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+                return self.embed(ids, offsets, per_sample_weights=w)
+
+        return Bag(), lambda steps: [(2 * torch.randint(0, 60, (90,)) + 1, torch.arange(0, 90, 9), torch.rand(90)) for _ in range(steps)]
+
+
+@pytest.mark.parametrize("moments_for", ["every row", "the used rows"])
+def test_row_sparse_adam_is_torch_sparse_adam_bit_for_bit(moments_for: str) -> None:
     """``RowSparseAdam`` against ``torch.optim.SparseAdam`` + ``LambdaLR`` on an ``EmbeddingBag``
-    whose bags repeat rows and leave most rows untouched: the tables are equal after 40 steps."""
+    whose bags repeat rows and leave most rows untouched: the tables are equal after 40 steps,
+    with moments for every row or (``rows=``) only for the rows the batches use."""
     import torch
 
     from tasks.longtail._optim import RowSparseAdam
 
-    class Bag(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.embed = torch.nn.EmbeddingBag(500, 12, mode="sum", sparse=True)
-
-        def forward(self, ids: torch.Tensor, offsets: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-            return self.embed(ids, offsets, per_sample_weights=w)
-
-    def build_bag():
-        # 10 bags of 9 ids drawn from the first 60 rows: repeats within a batch, rows 60+ untouched
-        return Bag(), lambda steps: [(torch.randint(0, 60, (90,)), torch.arange(0, 90, 9), torch.rand(90)) for _ in range(steps)]
-
+    rows = torch.arange(1, 120, 2) if moments_for == "the used rows" else None
     untrained, a, b = _train_twice(
-        build_bag,
-        lambda m, decay: RowSparseAdam(m.parameters(), lr=5e-2, factor=decay),
+        _Bag.build,
+        lambda m, decay: RowSparseAdam(m.parameters(), lr=5e-2, factor=decay, rows=rows),
         lambda m: torch.optim.SparseAdam(list(m.parameters()), lr=5e-2),
     )
     assert torch.equal(a.embed.weight, b.embed.weight)
-    assert not torch.equal(a.embed.weight[:60], untrained.embed.weight[:60])  # it trained
-    assert torch.equal(a.embed.weight[60:], untrained.embed.weight[60:])  # rows no bag used stay
+    assert not torch.equal(a.embed.weight[1:120:2], untrained.embed.weight[1:120:2])  # it trained
+    assert torch.equal(a.embed.weight[120:], untrained.embed.weight[120:])  # rows no bag used stay
+
+
+def test_row_sparse_adam_refuses_a_gradient_outside_its_rows() -> None:
+    """With moments only for ``rows``, a gradient on another row raises instead of updating a row
+    with another row's moments."""
+    import torch
+
+    from tasks.longtail._optim import RowSparseAdam
+
+    model, batches = _Bag.build()
+    opt = RowSparseAdam(model.parameters(), lr=5e-2, rows=torch.arange(1, 119, 2))  # row 119 left out
+    ids, offsets, w = batches(1)[0]
+    model(torch.cat([ids[:-1], torch.tensor([119])]), offsets, w).sum().backward()
+    with pytest.raises(IndexError):
+        opt.step()
+
+
+def test_used_rows_renumber_by_rank() -> None:
+    """``used_rows``: the sorted ids some bag holds, and each bag's ids replaced by their rank
+    among them (what ``np.unique`` + ``np.searchsorted`` give), empty bags included."""
+    import numpy as np
+
+    from tasks.longtail._text_model import rows_of, used_rows
+
+    rng = np.random.default_rng(0)
+    train = np.empty(4, dtype=object)
+    train[:] = [rng.integers(0, 1000, 30).astype(np.int32) for _ in range(3)] + [np.zeros(0, np.int32)]
+    test = np.empty(2, dtype=object)
+    test[:] = [rng.integers(500, 2000, 30).astype(np.int32), np.array([1999], np.int32)]
+    rows, (a, b) = used_rows(train, test)
+    expected = np.unique(np.concatenate([*train, *test]))
+    assert np.array_equal(rows, expected)
+    for bags, renumbered in ((train, a), (test, b)):
+        for bag, new in zip(bags, renumbered):
+            assert np.array_equal(new, np.searchsorted(expected, bag)) and new.dtype == np.int32
+    assert np.array_equal(rows_of(a), np.unique(np.concatenate(list(a))))
 
 
 def test_long_tail_cells_never_import_the_compiler() -> None:

@@ -40,8 +40,11 @@ class _Optimiser:
         self.factor = factor or _constant
         self.steps = 0  # optimiser steps: the schedule's position
         self.param_steps = [0] * len(self.params)  # steps each parameter took (torch skips one without a gradient)
-        self.exp_avg = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
-        self.exp_avg_sq = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
+        self.exp_avg = [self._state_like(p) for p in self.params]
+        self.exp_avg_sq = [self._state_like(p) for p in self.params]
+
+    def _state_like(self, param: torch.Tensor) -> torch.Tensor:
+        return torch.zeros_like(param, memory_format=torch.preserve_format)
 
     @property
     def lr(self) -> float:
@@ -79,7 +82,29 @@ class Adam(_Optimiser):
 
 
 class RowSparseAdam(_Optimiser):
-    """``torch.optim.SparseAdam`` on parameters with sparse gradients (an ``EmbeddingBag(sparse=True)``)."""
+    """``torch.optim.SparseAdam`` on parameters with sparse gradients (an ``EmbeddingBag(sparse=True)``).
+
+    ``rows`` (sorted, one parameter only): the only rows that will ever get a gradient. The moments
+    are then kept for those rows alone, at the same values: a row that never gets a gradient has
+    zero moments in SparseAdam and is never read. A text cell's table holds rows only its test texts
+    use (24,475 of IFLYTEK's 152,682); their moments were 20 MB of zeros. A gradient on any other
+    row raises (``IndexError``) instead of being applied wrongly.
+    """
+
+    def __init__(self, params: Iterable[torch.nn.Parameter], lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, factor: Factor | None = None, rows: torch.Tensor | None = None) -> None:
+        self.rows = rows
+        super().__init__(params, lr, betas, eps, factor)
+        self.slot: torch.Tensor | None = None  # table row → its moments' row (-1: none)
+        if rows is not None:
+            if len(self.params) != 1:
+                raise ValueError("RowSparseAdam(rows=) takes one parameter")
+            self.slot = torch.full((self.params[0].shape[0],), -1, dtype=torch.long)
+            self.slot[rows] = torch.arange(len(rows))
+
+    def _state_like(self, param: torch.Tensor) -> torch.Tensor:
+        if self.rows is None:
+            return super()._state_like(param)
+        return param.new_zeros((len(self.rows), *param.shape[1:]))
 
     @torch.no_grad()
     def step(self) -> None:
@@ -92,16 +117,19 @@ class RowSparseAdam(_Optimiser):
             self.param_steps[i] += 1
             step = self.param_steps[i]
             grad = param.grad.coalesce()
+            param.grad = None  # consumed: the uncoalesced rows are freed before the update allocates
             rows, values = grad._indices()[0], grad._values()
             if values.numel() == 0:
                 continue
-            old_exp_avg = exp_avg.index_select(0, rows)
-            exp_avg_update = values.sub(old_exp_avg).mul_(1 - beta1)
-            exp_avg.index_add_(0, rows, exp_avg_update)
-            old_exp_avg_sq = exp_avg_sq.index_select(0, rows)
-            exp_avg_sq_update = values.pow(2).sub_(old_exp_avg_sq).mul_(1 - beta2)
-            exp_avg_sq.index_add_(0, rows, exp_avg_sq_update)
-            numer = exp_avg_update.add_(old_exp_avg)
-            denom = exp_avg_sq_update.add_(old_exp_avg_sq).sqrt_().add_(self.eps)
+            slots = rows if self.slot is None else self.slot[rows]
+            old = exp_avg.index_select(0, slots)
+            update = values.sub(old).mul_(1 - beta1)
+            exp_avg.index_add_(0, slots, update)
+            numer = update.add_(old)
+            old = exp_avg_sq.index_select(0, slots)
+            update = values.pow(2).sub_(old).mul_(1 - beta2)
+            exp_avg_sq.index_add_(0, slots, update)
+            denom = update.add_(old).sqrt_().add_(self.eps)
+            del old, update  # at most three row blocks alive at once (SparseAdam's order kept)
             step_size = lr * math.sqrt(1 - beta2**step) / (1 - beta1**step)
-            param.index_add_(0, rows, -step_size * numer.div_(denom))
+            param.index_add_(0, rows, numer.div_(denom).mul_(-step_size))

@@ -86,7 +86,7 @@ def train_and_test(method: Any, split: Any, schedule: Any, p: dict[str, Any], ct
     n = len(y)
     steps_per_epoch = -(-n // schedule.batch_size)
     total = schedule.epochs * steps_per_epoch
-    optimisers = bag_optimisers(model, schedule, total)
+    optimisers = bag_optimisers(model, schedule, total, x_train)
     shares = []
     model.train()
     for epoch in range(schedule.epochs):
