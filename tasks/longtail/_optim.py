@@ -92,7 +92,7 @@ class RowSparseAdam(_Optimiser):
     """
 
     def __init__(self, params: Iterable[torch.nn.Parameter], lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, factor: Factor | None = None, rows: torch.Tensor | None = None) -> None:
-        self.rows = rows
+        self.moment_rows = rows
         super().__init__(params, lr, betas, eps, factor)
         self.slot: torch.Tensor | None = None  # table row → its moments' row (-1: none)
         if rows is not None:
@@ -102,9 +102,9 @@ class RowSparseAdam(_Optimiser):
             self.slot[rows] = torch.arange(len(rows))
 
     def _state_like(self, param: torch.Tensor) -> torch.Tensor:
-        if self.rows is None:
+        if self.moment_rows is None:
             return super()._state_like(param)
-        return param.new_zeros((len(self.rows), *param.shape[1:]))
+        return param.new_zeros((len(self.moment_rows), *param.shape[1:]))
 
     @torch.no_grad()
     def step(self) -> None:
