@@ -8,7 +8,12 @@
   store (start-up, imports and worker start included, as a user sees it), with ``--workers 1``
   and ``--workers 2``, in turns
   (1, 2, 1, 2, …) so that a change of machine load hits both alike. Prints each round and the
-  median ratio of wall times (> 1: the pool is faster).
+  median ratio of wall times (> 1: the pool is faster), and where each run's time went, from its
+  records' timestamps: before the first cell started (start-up, planning, worker start), the
+  cells' phase (first start to last finish) and after it. Torch is imported inside the first
+  cell with one worker (in the driver) and before the first cell with two (in both workers at
+  once), so the first phase and the cells' phase compare unlike things; the fixed part F is paid
+  once on both sides, and bounds the ratio: (F + W) / (F + W/2) for W seconds of cells.
 * **ray** (``--ray``) — the same cells under ``--executor ray`` (a local Ray started by the run),
   and the per-cell overhead against ``pool`` with as many slots: (ray − pool) / cells.
 * **bases** — every post-processing method of that task's family (each reads a base cell) × 3
@@ -47,13 +52,30 @@ def timed_run(store: Path, *flags: str) -> float:
     return time.perf_counter() - t0
 
 
+def phased_run(store: Path, *flags: str) -> tuple[float, float, float]:
+    """(wall, seconds before the first cell started, seconds from it to the last cell's finish)
+    of one ``harness run``, the phases read from the records' timestamps."""
+    import pandas as pd
+
+    from harness.store.store import Store
+
+    t0 = time.time()
+    wall = timed_run(store, *flags)
+    records = Store(store).load()
+    started = pd.to_datetime(records["started_at"], utc=True).min().timestamp()
+    finished = pd.to_datetime(records["finished_at"], utc=True).max().timestamp()
+    return wall, started - t0, finished - started
+
+
 def throughput(grid: list[str], rounds: int, scratch: Path) -> list[tuple[float, float]]:
     pairs = []
     for r in range(rounds):
-        one = timed_run(scratch / f"w1-{r}", *grid, "--workers", "1")
-        two = timed_run(scratch / f"w2-{r}", *grid, "--workers", "2")
+        runs = [phased_run(scratch / f"w{n}-{r}", *grid, "--workers", str(n)) for n in (1, 2)]
+        (one, before1, cells1), (two, before2, cells2) = runs
         pairs.append((one, two))
-        print(f"  round {r + 1}: --workers 1 {one:6.1f} s   --workers 2 {two:6.1f} s   ratio {one / two:.2f}×", flush=True)
+        print(f"  round {r + 1}: --workers 1 {one:6.1f} s   --workers 2 {two:6.1f} s   ratio {one / two:.2f}×   "
+              f"(before the first cell {before1:.1f} / {before2:.1f} s; cells' phase {cells1:.1f} / {cells2:.1f} s, "
+              f"{cells1 / cells2:.2f}×)", flush=True)
     return pairs
 
 
