@@ -8,6 +8,7 @@ the rest. These tests read the committed store, whose packs differ that way.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -61,6 +62,35 @@ def test_harness_results_exports_every_column(expected: tuple[set[str], int], tm
     assert main(["results", "--store", str(COMMITTED), "--format", "parquet", "-o", str(out)]) == 0
     table = pq.read_table(out)
     assert set(table.column_names) == expected[0] and table.num_rows == expected[1]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc arenas")
+@pytest.mark.parametrize(("users", "one_arena"), [(None, True), ("4", False)])
+def test_the_command_keeps_one_malloc_arena(users: str | None, one_arena: bool) -> None:
+    """`harness` keeps glibc's malloc to one arena (memory a helper thread freed is then reusable
+    by the cells), unless the user set ``MALLOC_ARENA_MAX``: threads that allocate after ``main``
+    starts share the main arena, which ``malloc_info`` lists alone."""
+    import os
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    if users:
+        env["MALLOC_ARENA_MAX"] = users
+    code = (
+        "import ctypes, io, contextlib, tempfile, threading\n"
+        "from harness.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()): main(['list'])\n"
+        "libc = ctypes.CDLL(None); libc.malloc.restype = ctypes.c_void_p; libc.free.argtypes = [ctypes.c_void_p]\n"
+        "def churn():\n"
+        "    for _ in range(100): libc.free(libc.malloc(1000))\n"
+        "threads = [threading.Thread(target=churn) for _ in range(3)]\n"
+        "[t.start() for t in threads]; [t.join() for t in threads]\n"
+        "libc.fopen.restype = ctypes.c_void_p; libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]; libc.fclose.argtypes = [ctypes.c_void_p]\n"
+        "path = tempfile.mktemp(); f = libc.fopen(path.encode(), b'w'); libc.malloc_info(0, f); libc.fclose(f)\n"
+        "print(open(path).read().count('<heap nr='))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert (int(out.stdout.strip()) == 1) is one_arena
 
 
 @pytest.mark.parametrize(("users", "expected"), [(None, "system"), ("mimalloc", "mimalloc")])
