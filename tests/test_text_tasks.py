@@ -151,7 +151,7 @@ def test_used_rows_keep_every_logit(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     import numpy as np
     import pandas as pd
 
-    import tasks.longtail._text_model as text_model
+    import tasks.longtail.text_data as td
     from harness.plan.cells import Cell
     from harness.run.cell import RunOptions, run_cell
     from harness.store.store import Store
@@ -162,7 +162,7 @@ def test_used_rows_keep_every_logit(monkeypatch: pytest.MonkeyPatch, tmp_path: P
         return np.stack(pd.read_parquet(store / "preds" / f"{cell.key}.parquet")["logits"].to_numpy())
 
     ours = logits(tmp_path / "a")
-    monkeypatch.setattr(text_model, "used_rows", lambda *bags: (None, list(bags)))
+    monkeypatch.setattr(td, "table_bags", lambda train, test, *how: (None, td.featurise(train, *how), td.featurise(test, *how)))
     assert np.array_equal(ours, logits(tmp_path / "b"))
 
 
@@ -295,7 +295,7 @@ def test_used_rows_renumber_by_rank() -> None:
     among them (what ``np.unique`` + ``np.searchsorted`` give), empty bags included."""
     import numpy as np
 
-    from tasks.longtail._text_model import rows_of, used_rows
+    from tasks.longtail.text_data import rows_of, used_rows
 
     rng = np.random.default_rng(0)
     train = np.empty(4, dtype=object)

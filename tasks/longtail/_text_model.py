@@ -8,8 +8,8 @@ embeddings start uniform in ±1/dim and the classifier at zero, and the learning
 linearly to zero over training. The embedding table is sparse (SparseAdam updates only the
 rows a batch touches, so 2^18 × 100 parameters cost little per step); the classifier uses Adam
 with the schedule's weight decay (both from :mod:`tasks.longtail._optim`). Only the rows some
-text uses are ever allocated (:func:`used_rows`, ``BagOfNgrams(rows=)``), with the numbers the
-whole table would hold. (fastText's plain SGD was tried on the dev sets and trained worse than
+text uses are ever allocated (``BagOfNgrams(rows=)``, the rows of
+:func:`tasks.longtail.text_data.table_bags`), with the numbers the whole table would hold. (fastText's plain SGD was tried on the dev sets and trained worse than
 Adam here.)
 
 The loop mirrors :func:`tasks.longtail._train_loop.train_logits`: shuffled mini-batches from a
@@ -31,6 +31,7 @@ from tasks.longtail._heads import with_head
 from tasks.longtail._optim import Adam, RowSparseAdam
 from tasks.longtail._train_loop import LossContext
 from tasks.longtail.schedules import Schedule
+from tasks.longtail.text_data import rows_of
 
 EVAL_BATCH = 1024
 
@@ -84,7 +85,7 @@ def _draw_blocks(n: int, unit: int, draw: Callable[[int, torch.Tensor], object])
 def _uniform_rows(buckets: int, dim: int, rows: np.ndarray, low: float, high: float, out: torch.Tensor) -> None:
     """Fill ``out`` with rows ``rows`` (sorted) of ``torch.empty(buckets, dim).uniform_(low, high)``,
     drawn in blocks of whole rows."""
-    rows_t = torch.as_tensor(rows, dtype=torch.long)
+    rows_t = torch.tensor(rows, dtype=torch.long)  # a copy: the rows are read-only (cached)
 
     def keep(start: int, block: torch.Tensor) -> None:
         block.uniform_(low, high)
@@ -114,40 +115,6 @@ def pack(bags: np.ndarray, device: str = "cpu") -> tuple[torch.Tensor, torch.Ten
         torch.as_tensor(np.asarray(offsets, dtype=np.int64), device=device),
         torch.as_tensor(np.concatenate(weights).astype(np.float32) if weights else np.zeros(0, np.float32), device=device),
     )
-
-
-def used_rows(*bag_sets: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-    """The table rows some bag uses (sorted), and the bags renumbered to index them.
-
-    Measurably cheaper, same numbers: a row no training text touches is never updated (SparseAdam
-    keeps no state for it and never moves it), so a model built with only these rows
-    (``BagOfNgrams(..., rows=)``) trains to the same logits. The optimiser's states shrink from the
-    whole table (2 × 2^18 × 100 floats, ~210 MB) to the rows in use, and each step's sparse update
-    touches a smaller table (``tests/test_text_tasks.py`` checks the logits are bit-identical)."""
-    used = _used(*bag_sets)
-    rank = np.cumsum(used, dtype=np.int32) - 1  # id → its row among the used ones
-    renumbered = []
-    for bags in bag_sets:
-        out = np.empty(len(bags), dtype=object)
-        out[:] = [rank[bag] for bag in bags]  # int32: half of int64's memory; pack widens
-        renumbered.append(out)
-    return np.flatnonzero(used), renumbered
-
-
-def rows_of(*bag_sets: np.ndarray) -> np.ndarray:
-    """The ids some bag of these sets holds, sorted."""
-    return np.flatnonzero(_used(*bag_sets))
-
-
-def _used(*bag_sets: np.ndarray) -> np.ndarray:
-    """A mask over ids 0..max: which ones some bag holds. Marked bag by bag, not by sorting the
-    concatenated bags (2.8 M ids for IFLYTEK): no transient the size of the corpus."""
-    top = max((int(bag.max()) + 1 for bags in bag_sets for bag in bags if len(bag)), default=0)
-    used = np.zeros(top, dtype=bool)
-    for bags in bag_sets:
-        for bag in bags:
-            used[bag] = True
-    return used
 
 
 def predict(model: BagOfNgrams, bags: np.ndarray, device: str = "cpu") -> np.ndarray:

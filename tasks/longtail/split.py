@@ -14,6 +14,7 @@ class Split:
     x_test: Any
     y_test: Any
     n_classes: int
+    table_rows: Any = None  # features that are ids into a hashed table: the table rows they index
 
     @property
     def counts(self) -> Any:

@@ -32,6 +32,10 @@ SMOKE_TRAIN_FRACTION = 0.25  # smoke: ⌈25%⌉ of every class (at least one), f
 SMOKE_TEST = 400  # smoke: a fixed random 400 test examples
 
 
+def _texts(corpus: td.Corpus, keep: np.ndarray | None) -> tuple[str, ...]:
+    return corpus.texts if keep is None else tuple(corpus.texts[i] for i in keep)
+
+
 def shot_params(many: int, few: int, why: str) -> tuple[Param, Param]:
     return (
         Param("many_threshold", "int", many, f"many-shot: more than this many training examples ({why})"),
@@ -76,17 +80,15 @@ class TextLongTailTask(LongTailTask):
     def load(self, scale: str) -> Split:
         train, test = self.corpora()
         tr, te = self.subsample(scale, train, test)
+        rows, x_train, x_test = td.table_bags(_texts(train, tr), _texts(test, te), self.scheme, self.p["buckets"], self.p.get("ngram_max", 2))
         return Split(
-            self._features(train, tr),
+            x_train,
             train.labels if tr is None else train.labels[tr],
-            self._features(test, te),
+            x_test,
             test.labels if te is None else test.labels[te],
             self.n_classes,
+            table_rows=rows,
         )
-
-    def _features(self, corpus: td.Corpus, keep: np.ndarray | None) -> np.ndarray:
-        texts = corpus.texts if keep is None else tuple(corpus.texts[i] for i in keep)
-        return td.featurise_cached(texts, self.scheme, self.p["buckets"], self.p.get("ngram_max", 2))
 
     def schedule(self, scale: str) -> Schedule:
         return self.schedules[scale]
@@ -97,11 +99,11 @@ class TextLongTailTask(LongTailTask):
         return BagOfNgrams(self.p["buckets"], self.p["dim"], split.n_classes, self.p["dropout"], rows)
 
     def _train(self, method: LongTailMethod, split: Split, ctx: RunContext) -> np.ndarray:
-        from tasks.longtail._text_model import train_bag_logits, used_rows
+        from tasks.longtail._text_model import train_bag_logits
 
-        rows, (x_train, x_test) = used_rows(split.x_train, split.x_test)
         return train_bag_logits(
-            self.model(split, rows), x_train, split.y_train, x_test, split.counts, method, self.schedule(ctx.scale), ctx
+            self.model(split, split.table_rows), split.x_train, split.y_train, split.x_test, split.counts, method,
+            self.schedule(ctx.scale), ctx,
         )
 
 

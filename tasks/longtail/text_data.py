@@ -7,8 +7,9 @@ Corpora (files of the shared bundle, see ``shared/data/README.md``):
 * CLINC150 ``data_imbalanced.json``: ``train`` (10,525, 25–100 per intent) and ``test``
   (4,500, 30 per intent); the out-of-scope lists are ignored.
 
-Featurisation is a fastText-style bag of hashed n-grams: every text becomes an int64 array of
-bucket ids in ``[0, buckets)``. The hash is ``zlib.crc32`` of the n-gram's UTF-8 bytes (with a
+Featurisation is a fastText-style bag of hashed n-grams: every text becomes an array of
+bucket ids in ``[0, buckets)``, then renumbered to the rows some text of the task uses
+(:func:`table_bags`). The hash is ``zlib.crc32`` of the n-gram's UTF-8 bytes (with a
 prefix naming its kind), so ids are the same in every process and on every machine — Python's
 ``hash()`` is salted per process and is never used.
 
@@ -236,12 +237,54 @@ def featurise(texts: tuple[str, ...], scheme: str, buckets: int, max_n: int = 2)
     return out
 
 
-@lru_cache(maxsize=32)
-def featurise_cached(texts: tuple[str, ...], scheme: str, buckets: int, max_n: int = 2) -> np.ndarray:
-    """:func:`featurise`, memoised per process (every cell of a run reuses the same corpus)."""
-    bags = featurise(texts, scheme, buckets, max_n)
-    bags.setflags(write=False)
-    return bags
+@lru_cache(maxsize=16)
+def table_bags(train: tuple[str, ...], test: tuple[str, ...], scheme: str, buckets: int, max_n: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(rows, train bags, test bags)``: both text lists featurised, their ids renumbered to
+    index only the table rows some text uses (:func:`used_rows`). Memoised per process: every
+    cell of a run reuses one corpus, and only the renumbered bags are kept."""
+    rows, renumbered = used_rows(featurise(train, scheme, buckets, max_n), featurise(test, scheme, buckets, max_n))
+    for array in (rows, *renumbered):
+        array.setflags(write=False)
+    return rows, renumbered[0], renumbered[1]
+
+
+def used_rows(*bag_sets: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The table rows some bag uses (sorted), and the bags renumbered to index them.
+
+    Measurably cheaper, same numbers: a row no text uses is never read, and one no training text
+    uses is never updated, so a model built with only these rows (``BagOfNgrams(..., rows=)``)
+    trains to the same logits (``tests/test_text_tasks.py`` checks they are bit-identical). The
+    table shrinks from 2^18 rows to those in use (152,682 for IFLYTEK, 34,224 for CLINC150)."""
+    import numpy as np
+
+    used = _used(*bag_sets)
+    rank = np.cumsum(used, dtype=np.int32) - 1  # id → its row among the used ones
+    renumbered = []
+    for bags in bag_sets:
+        out = np.empty(len(bags), dtype=object)
+        out[:] = [rank[bag] for bag in bags]  # int32: half of int64's memory; pack widens
+        renumbered.append(out)
+    return np.flatnonzero(used), renumbered
+
+
+def rows_of(*bag_sets: np.ndarray) -> np.ndarray:
+    """The ids some bag of these sets holds, sorted."""
+    import numpy as np
+
+    return np.flatnonzero(_used(*bag_sets))
+
+
+def _used(*bag_sets: np.ndarray) -> np.ndarray:
+    """A mask over ids 0..max: which ones some bag holds. Marked bag by bag, not by sorting the
+    concatenated bags (2.8 M ids for IFLYTEK): no transient the size of the corpus."""
+    import numpy as np
+
+    top = max((int(bag.max()) + 1 for bags in bag_sets for bag in bags if len(bag)), default=0)
+    used = np.zeros(top, dtype=bool)
+    for bags in bag_sets:
+        for bag in bags:
+            used[bag] = True
+    return used
 
 
 # -- frozen MiniLM sentence embeddings (optional) -----------------------------------------------

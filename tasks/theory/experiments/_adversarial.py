@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from harness.api import CellFailure, RunContext
-from tasks.longtail._text_model import BagOfNgrams, bag_optimisers, used_rows
+from tasks.longtail._text_model import BagOfNgrams, bag_optimisers
 
 EVAL_BATCH = 1024
 
@@ -79,8 +79,8 @@ def train_and_test(method: Any, split: Any, schedule: Any, p: dict[str, Any], ct
     """(test accuracy, mean regulariser share) of one cell; shuffled mini-batches from the run seed."""
     torch.manual_seed(ctx.seed)
     generator = torch.Generator().manual_seed(ctx.seed)
-    rows, (x_train, x_test) = used_rows(split.x_train, split.x_test)  # the long-tail cells' table: same numbers
-    model = BagOfNgrams(p["buckets"], p["dim"], split.n_classes, p["dropout"], rows)
+    x_train, x_test = split.x_train, split.x_test
+    model = BagOfNgrams(p["buckets"], p["dim"], split.n_classes, p["dropout"], split.table_rows)  # the long-tail cells' table
     train, test = Texts(x_train), Texts(x_test)
     y = torch.as_tensor(split.y_train, dtype=torch.long)
     n = len(y)
