@@ -9,8 +9,8 @@ linearly to zero over training. The embedding table is sparse (SparseAdam update
 rows a batch touches, so 2^18 × 100 parameters cost little per step); the classifier uses Adam
 with the schedule's weight decay (both from :mod:`tasks.longtail._optim`). Only the rows some
 text uses are ever allocated (``BagOfNgrams(rows=)``, the rows of
-:func:`tasks.longtail.text_data.table_bags`), with the numbers the whole table would hold. (fastText's plain SGD was tried on the dev sets and trained worse than
-Adam here.)
+:func:`tasks.longtail.text_data.table_bags`), with the numbers the whole table would hold.
+(fastText's plain SGD was tried on the dev sets and trained worse than Adam here.)
 
 The loop mirrors :func:`tasks.longtail._train_loop.train_logits`: shuffled mini-batches from a
 generator seeded by the run seed, a :class:`~tasks.longtail._train_loop.LossContext` with the

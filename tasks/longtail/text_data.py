@@ -227,7 +227,7 @@ def hash_text(text: str, scheme: str, buckets: int, max_n: int = 2) -> np.ndarra
 
 def featurise(texts: tuple[str, ...], scheme: str, buckets: int, max_n: int = 2) -> np.ndarray:
     """An object array with one id array per text (the bags an EmbeddingBag reads): int32 when
-    the ids fit, half of int64's memory in the per-process cache (``pack`` widens a batch)."""
+    the ids fit, half of int64's memory (``pack`` widens a batch)."""
     import numpy as np
 
     dtype = np.int32 if buckets <= 2**31 else np.int64
