@@ -64,33 +64,58 @@ def test_harness_results_exports_every_column(expected: tuple[set[str], int], tm
     assert set(table.column_names) == expected[0] and table.num_rows == expected[1]
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc arenas")
-@pytest.mark.parametrize(("users", "one_arena"), [(None, True), ("4", False)])
-def test_the_command_keeps_one_malloc_arena(users: str | None, one_arena: bool) -> None:
-    """`harness` keeps glibc's malloc to one arena (memory a helper thread freed is then reusable
-    by the cells), unless the user set ``MALLOC_ARENA_MAX``: threads that allocate after ``main``
-    starts share the main arena, which ``malloc_info`` lists alone."""
+_MALLOC_INFO = (
+    "import ctypes, io, contextlib, tempfile, threading\n"
+    "from harness.cli import main\n"
+    "with contextlib.redirect_stdout(io.StringIO()): main(['list'])\n"
+    "libc = ctypes.CDLL(None); libc.malloc.restype = ctypes.c_void_p; libc.free.argtypes = [ctypes.c_void_p]\n"
+    "libc.fopen.restype = ctypes.c_void_p; libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]; libc.fclose.argtypes = [ctypes.c_void_p]\n"
+    "def info():\n"
+    "    path = tempfile.mktemp(); f = libc.fopen(path.encode(), b'w'); libc.malloc_info(0, f); libc.fclose(f)\n"
+    "    return open(path).read()\n"
+)
+
+
+def _malloc_info_after(code: str, env_set: dict[str, str]) -> str:
+    """stdout of ``code`` run after ``harness list`` in a fresh process (helpers: ``libc``, ``info()``),
+    with the ``MALLOC_*`` variables of the environment replaced by ``env_set``."""
     import os
     import subprocess
 
-    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
-    if users:
-        env["MALLOC_ARENA_MAX"] = users
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")} | env_set
+    out = subprocess.run([sys.executable, "-c", _MALLOC_INFO + code], capture_output=True, text=True, check=True, env=env)
+    return out.stdout.strip()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc")
+@pytest.mark.parametrize(("users", "one_arena"), [({}, True), ({"MALLOC_ARENA_MAX": "4"}, False)])
+def test_the_command_keeps_one_malloc_arena(users: dict[str, str], one_arena: bool) -> None:
+    """`harness` keeps glibc's malloc to one arena (memory a helper thread freed is then reusable
+    by the cells), unless the user set ``MALLOC_ARENA_MAX``: threads that allocate after ``main``
+    starts share the main arena, which ``malloc_info`` lists alone."""
     code = (
-        "import ctypes, io, contextlib, tempfile, threading\n"
-        "from harness.cli import main\n"
-        "with contextlib.redirect_stdout(io.StringIO()): main(['list'])\n"
-        "libc = ctypes.CDLL(None); libc.malloc.restype = ctypes.c_void_p; libc.free.argtypes = [ctypes.c_void_p]\n"
         "def churn():\n"
         "    for _ in range(100): libc.free(libc.malloc(1000))\n"
         "threads = [threading.Thread(target=churn) for _ in range(3)]\n"
         "[t.start() for t in threads]; [t.join() for t in threads]\n"
-        "libc.fopen.restype = ctypes.c_void_p; libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]; libc.fclose.argtypes = [ctypes.c_void_p]\n"
-        "path = tempfile.mktemp(); f = libc.fopen(path.encode(), b'w'); libc.malloc_info(0, f); libc.fclose(f)\n"
-        "print(open(path).read().count('<heap nr='))"
+        "print(info().count('<heap nr='))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
-    assert (int(out.stdout.strip()) == 1) is one_arena
+    assert (int(_malloc_info_after(code, users)) == 1) is one_arena
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc")
+@pytest.mark.parametrize(("users", "mapped"), [({}, 1), ({"MALLOC_MMAP_THRESHOLD_": str(1 << 20)}, 2)])
+def test_the_command_fixes_the_mmap_threshold(users: dict[str, str], mapped: int) -> None:
+    """`harness` maps blocks of 8 MB and more whole and serves smaller ones from the heap, whatever
+    the process freed before (glibc's own threshold moves with that), unless the user set
+    ``MALLOC_MMAP_THRESHOLD_``: of a 6 MB and a 10 MB block held at once, only the second is
+    mapped (both are at a 1 MB threshold)."""
+    code = (
+        "count = lambda: int(re.findall(r'<total type=\"mmap\" count=\"(\\d+)\"', info())[-1])\n"
+        "before = count(); blocks = [libc.malloc(6 << 20), libc.malloc(10 << 20)]\n"
+        "print(count() - before)"
+    )
+    assert int(_malloc_info_after("import re\n" + code, users)) == mapped
 
 
 @pytest.mark.parametrize(("users", "expected"), [(None, "system"), ("mimalloc", "mimalloc")])

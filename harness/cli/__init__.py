@@ -16,6 +16,7 @@ from typing import Sequence
 
 from harness import __version__
 from harness.common.errors import UserError
+from harness.common.memory import tune_allocators
 from harness.common.text import one_line
 
 #: verb → (module defining ``configure_<verb>`` and ``cmd_<verb>``, one line of help)
@@ -65,33 +66,8 @@ def _verb_of(argv: Sequence[str]) -> str | None:
     return next((a for a in argv if not a.startswith("-")), None)
 
 
-def _allocator_defaults() -> None:
-    """Two allocator settings that lower a run's peak memory at the same wall time; a user's own
-    setting of either wins.
-
-    * Arrow's system allocator: its default, mimalloc, keeps what every store read allocated,
-      and a run reads stores before and after its cells (README main job: 723 → 661 MB). Read when
-      pyarrow is first imported.
-    * One glibc malloc arena (``M_ARENA_MAX``; the ``MALLOC_ARENA_MAX`` variable is read only at
-      start-up). Memory a helper thread frees (Arrow's readers, a lease's heartbeat) otherwise stays
-      in that thread's own arena, where the cells, which allocate on the main thread, cannot reuse
-      it: 8 MB sat free in a second arena during the text cells, and the README main job peaked at
-      606–617 MB against 596 MB with one arena. Set before any thread starts. Pool workers are
-      fresh processes and keep glibc's default.
-    """
-    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
-    if "MALLOC_ARENA_MAX" in os.environ or not sys.platform.startswith("linux"):
-        return
-    import ctypes
-
-    try:
-        ctypes.CDLL(None).mallopt(-8, 1)  # M_ARENA_MAX = -8 in glibc's malloc.h
-    except (OSError, AttributeError):  # not glibc: nothing to set
-        pass
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    _allocator_defaults()
+    tune_allocators()  # before pyarrow is imported and before any thread starts
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         parser = build_parser(only=_verb_of(argv) or "")

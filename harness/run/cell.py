@@ -26,6 +26,7 @@ from harness.plan.contract import RunContext
 from harness.plan.cells import Cell
 from harness.run.device import gpu_name, seed_everything
 from harness.common.errors import CellFailure, UserError
+from harness.common.memory import tune_allocators
 from harness.plan.metrics import unregistered
 from harness.store.checkpoints import CellCheckpoints, every_epochs
 from harness.store.records import non_finite_metrics, record_table, utc_now
@@ -246,7 +247,9 @@ def run_leased_batch(batch: CellBatch, store: Store, options: RunOptions, since:
 
 
 def run_job(job: Job, store: Store, options: RunOptions, since: datetime) -> Outcome | list[Outcome]:
-    """What every executor runs for a job: one cell (its outcome) or a batch (one outcome per cell)."""
+    """What every executor runs for a job: one cell (its outcome) or a batch (one outcome per cell).
+    A worker process tunes its allocators here, at its first job, as ``harness`` itself does."""
+    tune_allocators()
     if isinstance(job, CellBatch):
         return run_leased_batch(job, store, options, since)
     return run_leased(job, store, options, since)
