@@ -10,11 +10,12 @@ Measured on the README main job and on one IFLYTEK cell (2-core CPU, 2026-12-07)
   allocate on the main thread (8 MB sat free in a second arena; main job 606–617 → 596–601 MB).
 * Fixed glibc thresholds: blocks from 8 MB up are mapped and unmapped whole (``M_MMAP_THRESHOLD``),
   and up to 32 MB free at the top of the heap are kept (``M_TRIM_THRESHOLD``). glibc's own
-  thresholds move with what the process happened to free before. A text cell's steps allocate
-  and free about 20 MB of gradient blocks each; below a 40 MB trim threshold that memory went back
-  to the system after every step and came back as page faults: 2.3 M faults and 12.4 s of training
-  for an IFLYTEK cell in a fresh process, against 0.12 M faults and 10.5 s with these values, at
-  the same peak (509 vs 512 MB).
+  thresholds move with what the process happened to free before, and keep free at the top only
+  twice the current mmap threshold, a few MB in a fresh process. A text cell's steps allocate and
+  free about 20 MB of gradient blocks each, which then went back to the system after every step
+  and came back as page faults: an IFLYTEK cell in a fresh process had 1.5–2.5 M faults and
+  12.0–14.2 s of training, against 0.11 M and 10.3–10.8 s with these values, at the same peak
+  (508–512 vs 515 MB).
 
 The ``MALLOC_*`` variables are read only when a process starts, so a user's setting is honoured by
 leaving that one alone. Pool, Ray and Slurm workers apply the same settings at their first job.
