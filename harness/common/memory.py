@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import sys
+from functools import cache
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8  # glibc's malloc.h
 _GLIBC = (
@@ -32,15 +33,11 @@ _GLIBC = (
     ("MALLOC_MMAP_THRESHOLD_", _M_MMAP_THRESHOLD, 8 << 20),
     ("MALLOC_TRIM_THRESHOLD_", _M_TRIM_THRESHOLD, 32 << 20),
 )
-_done = False
 
 
+@cache
 def tune_allocators() -> None:
     """Apply the settings above once per process (later calls do nothing)."""
-    global _done
-    if _done:
-        return
-    _done = True
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
     if not sys.platform.startswith("linux"):
         return

@@ -97,7 +97,7 @@ def _uniform_rows(buckets: int, dim: int, rows: np.ndarray, low: float, high: fl
 
 
 def pack(bags: np.ndarray, device: str = "cpu") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Bags (an object array of int64 id arrays) → (unique ids, offsets, weights) for EmbeddingBag.
+    """Bags (an object array of integer id arrays) → (unique int64 ids, offsets, weights) for EmbeddingBag.
 
     Each bag's repeated ids are merged with weight count/length, so the weighted sum equals the
     mean over all its n-grams while touching each embedding row once per text.

@@ -93,17 +93,16 @@ class TextLongTailTask(LongTailTask):
     def schedule(self, scale: str) -> Schedule:
         return self.schedules[scale]
 
-    def model(self, split: Split, rows: np.ndarray | None = None) -> Any:
+    def model(self, split: Split) -> Any:
         from tasks.longtail._text_model import BagOfNgrams
 
-        return BagOfNgrams(self.p["buckets"], self.p["dim"], split.n_classes, self.p["dropout"], rows)
+        return BagOfNgrams(self.p["buckets"], self.p["dim"], split.n_classes, self.p["dropout"], split.table_rows)
 
     def _train(self, method: LongTailMethod, split: Split, ctx: RunContext) -> np.ndarray:
         from tasks.longtail._text_model import train_bag_logits
 
         return train_bag_logits(
-            self.model(split, split.table_rows), split.x_train, split.y_train, split.x_test, split.counts, method,
-            self.schedule(ctx.scale), ctx,
+            self.model(split), split.x_train, split.y_train, split.x_test, split.counts, method, self.schedule(ctx.scale), ctx
         )
 
 
@@ -240,9 +239,9 @@ class Clinc150Imbalanced(TextLongTailTask):
     def schedule(self, scale: str) -> Schedule:
         return (self.minilm_schedules if self.p["backbone"] == "minilm" else self.schedules)[scale]
 
-    def model(self, split: Split, rows: np.ndarray | None = None) -> Any:
+    def model(self, split: Split) -> Any:
         if self.p["backbone"] != "minilm":
-            return super().model(split, rows)
+            return super().model(split)
         from tasks.longtail._train_loop import mlp
 
         return mlp(split.x_train.shape[1], split.n_classes, hidden=0)

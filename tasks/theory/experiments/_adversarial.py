@@ -79,14 +79,13 @@ def train_and_test(method: Any, split: Any, schedule: Any, p: dict[str, Any], ct
     """(test accuracy, mean regulariser share) of one cell; shuffled mini-batches from the run seed."""
     torch.manual_seed(ctx.seed)
     generator = torch.Generator().manual_seed(ctx.seed)
-    x_train, x_test = split.x_train, split.x_test
     model = BagOfNgrams(p["buckets"], p["dim"], split.n_classes, p["dropout"], split.table_rows)  # the long-tail cells' table
-    train, test = Texts(x_train), Texts(x_test)
+    train, test = Texts(split.x_train), Texts(split.x_test)
     y = torch.as_tensor(split.y_train, dtype=torch.long)
     n = len(y)
     steps_per_epoch = -(-n // schedule.batch_size)
     total = schedule.epochs * steps_per_epoch
-    optimisers = bag_optimisers(model, schedule, total, x_train)
+    optimisers = bag_optimisers(model, schedule, total, split.x_train)
     shares = []
     model.train()
     for epoch in range(schedule.epochs):
