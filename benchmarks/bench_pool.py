@@ -13,7 +13,9 @@
   cells' phase (first start to last finish) and after it. Torch is imported inside the first
   cell with one worker (in the driver) and before the first cell with two (in both workers at
   once), so the first phase and the cells' phase compare unlike things; the fixed part F is paid
-  once on both sides, and bounds the ratio: (F + W) / (F + W/2) for W seconds of cells.
+  once on both sides, and bounds the ratio: (F + W) / (F + W/2) for W seconds of cells. Each
+  round also prints that bound as measured in the round (the *ceiling*: a worker's imports in a
+  fresh process, timed beside the runs, plus half the cells' work; see :func:`throughput`).
 * **ray** (``--ray``) — the same cells under ``--executor ray`` (a local Ray started by the run),
   and the per-cell overhead against ``pool`` with as many slots: (ray − pool) / cells.
 * **bases** — every post-processing method of that task's family (each reads a base cell) × 3
@@ -30,7 +32,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
+from typing import NamedTuple
+
 
 def default_grid() -> tuple[str, list[str]]:
     """The cheapest seeded, torch-training task of the registry at smoke scale, and up to four
@@ -52,30 +58,57 @@ def timed_run(store: Path, *flags: str) -> float:
     return time.perf_counter() - t0
 
 
-def phased_run(store: Path, *flags: str) -> tuple[float, float, float]:
-    """(wall, seconds before the first cell started, seconds from it to the last cell's finish)
-    of one ``harness run``, the phases read from the records' timestamps."""
+class Phases(NamedTuple):
+    """Where one ``harness run``'s wall time went, read from its records' timestamps."""
+
+    wall: float
+    before: float  # before the first cell started: start-up, planning, worker start
+    cells: float  # from the first cell's start to the last cell's finish
+    first_extra: float  # how much longer the first cell took than the median cell (imports, warm-up)
+
+
+def phased_run(store: Path, *flags: str) -> Phases:
     import pandas as pd
 
     from harness.store.store import Store
 
     t0 = time.time()
     wall = timed_run(store, *flags)
-    records = Store(store).load()
-    started = pd.to_datetime(records["started_at"], utc=True).min().timestamp()
-    finished = pd.to_datetime(records["finished_at"], utc=True).max().timestamp()
-    return wall, started - t0, finished - started
+    records = Store(store).load().drop_duplicates("cell_key")
+    started = pd.to_datetime(records["started_at"], utc=True)
+    finished = pd.to_datetime(records["finished_at"], utc=True)
+    first = records.loc[started.idxmin(), "wall_s"]
+    return Phases(wall, started.min().timestamp() - t0, (finished.max() - started.min()).total_seconds(),
+                  float(first - records["wall_s"].median()))
 
 
-def throughput(grid: list[str], rounds: int, scratch: Path) -> list[tuple[float, float]]:
+def worker_import_seconds(task: str, methods: list[str]) -> float:
+    """Wall seconds a fresh process takes to import what a pool worker imports before its first
+    cell (:func:`~harness.run.executors.pool.preload_modules`), torch included."""
+    from harness.run.executors.pool import preload_modules
+
+    cells = [SimpleNamespace(task=task, method=method) for method in methods]
+    modules = preload_modules(cells)
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", f"import {', '.join(modules)}"], check=True)
+    return time.perf_counter() - t0
+
+
+def throughput(grid: list[str], rounds: int, scratch: Path, imports: Callable[[], float]) -> list[tuple[float, float]]:
+    """Each round: ``--workers 1``, ``--workers 2`` and a worker's imports, side by side. The
+    ceiling is what no executor that starts its workers as processes can beat on 2 cores: each
+    worker imports for ``I`` seconds before its first cell, and the cells' work ``C`` (the
+    one-worker run's cells' phase less its first cell's imports) at best halves, so
+    ``--workers 2`` takes at least ``I + C/2``."""
     pairs = []
     for r in range(rounds):
-        runs = [phased_run(scratch / f"w{n}-{r}", *grid, "--workers", str(n)) for n in (1, 2)]
-        (one, before1, cells1), (two, before2, cells2) = runs
-        pairs.append((one, two))
-        print(f"  round {r + 1}: --workers 1 {one:6.1f} s   --workers 2 {two:6.1f} s   ratio {one / two:.2f}×   "
-              f"(before the first cell {before1:.1f} / {before2:.1f} s; cells' phase {cells1:.1f} / {cells2:.1f} s, "
-              f"{cells1 / cells2:.2f}×)", flush=True)
+        one, two = (phased_run(scratch / f"w{n}-{r}", *grid, "--workers", str(n)) for n in (1, 2))
+        ceiling = one.wall / (imports() + (one.cells - one.first_extra) / 2)
+        pairs.append((one.wall, two.wall))
+        print(f"  round {r + 1}: --workers 1 {one.wall:6.1f} s   --workers 2 {two.wall:6.1f} s   "
+              f"ratio {one.wall / two.wall:.2f}× (ceiling {ceiling:.2f}×)   before the first cell {one.before:.1f} / "
+              f"{two.before:.1f} s; cells' phase {one.cells:.1f} / {two.cells:.1f} s, {one.cells / two.cells:.2f}×",
+              flush=True)
     return pairs
 
 
@@ -125,7 +158,7 @@ def main() -> None:
     print(f"{os.cpu_count()} cores; {cells} {task} {args.scale} cells per run ({', '.join(methods)} × {args.seeds} seeds)")
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
-        pairs = throughput(grid, args.rounds, scratch)
+        pairs = throughput(grid, args.rounds, scratch, lambda: worker_import_seconds(task, methods))
         ratios = [one / two for one, two in pairs]
         print(f"throughput: --workers 2 is {statistics.median(ratios):.2f}× --workers 1 (median of {len(ratios)} rounds; "
               f"range {min(ratios):.2f}–{max(ratios):.2f})")
