@@ -32,7 +32,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import NamedTuple
@@ -82,28 +81,30 @@ def phased_run(store: Path, *flags: str) -> Phases:
                   float(first - records["wall_s"].median()))
 
 
-def worker_import_seconds(task: str, methods: list[str]) -> float:
-    """Wall seconds a fresh process takes to import what a pool worker imports before its first
-    cell (:func:`~harness.run.executors.pool.preload_modules`), torch included."""
+def worker_modules(task: str, methods: list[str]) -> list[str]:
+    """What a pool worker imports before its first cell of this grid (torch included)."""
     from harness.run.executors.pool import preload_modules
 
-    cells = [SimpleNamespace(task=task, method=method) for method in methods]
-    modules = preload_modules(cells)
+    return preload_modules([SimpleNamespace(task=task, method=method) for method in methods])
+
+
+def import_seconds(modules: list[str]) -> float:
+    """Wall seconds a fresh process takes to import ``modules``."""
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-c", f"import {', '.join(modules)}"], check=True)
     return time.perf_counter() - t0
 
 
-def throughput(grid: list[str], rounds: int, scratch: Path, imports: Callable[[], float]) -> list[tuple[float, float]]:
-    """Each round: ``--workers 1``, ``--workers 2`` and a worker's imports, side by side. The
-    ceiling is what no executor that starts its workers as processes can beat on 2 cores: each
-    worker imports for ``I`` seconds before its first cell, and the cells' work ``C`` (the
+def throughput(grid: list[str], rounds: int, scratch: Path, modules: list[str]) -> list[tuple[float, float]]:
+    """Each round: ``--workers 1``, ``--workers 2`` and a worker's imports (``modules``), side by
+    side. The ceiling is what no executor that starts its workers as processes can beat on 2
+    cores: each worker imports for ``I`` seconds before its first cell, and the cells' work ``C`` (the
     one-worker run's cells' phase less its first cell's imports) at best halves, so
     ``--workers 2`` takes at least ``I + C/2``."""
     pairs = []
     for r in range(rounds):
         one, two = (phased_run(scratch / f"w{n}-{r}", *grid, "--workers", str(n)) for n in (1, 2))
-        ceiling = one.wall / (imports() + (one.cells - one.first_extra) / 2)
+        ceiling = one.wall / (import_seconds(modules) + (one.cells - one.first_extra) / 2)
         pairs.append((one.wall, two.wall))
         print(f"  round {r + 1}: --workers 1 {one.wall:6.1f} s   --workers 2 {two.wall:6.1f} s   "
               f"ratio {one.wall / two.wall:.2f}× (ceiling {ceiling:.2f}×)   before the first cell {one.before:.1f} / "
@@ -158,7 +159,7 @@ def main() -> None:
     print(f"{os.cpu_count()} cores; {cells} {task} {args.scale} cells per run ({', '.join(methods)} × {args.seeds} seeds)")
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
-        pairs = throughput(grid, args.rounds, scratch, lambda: worker_import_seconds(task, methods))
+        pairs = throughput(grid, args.rounds, scratch, worker_modules(task, methods))
         ratios = [one / two for one, two in pairs]
         print(f"throughput: --workers 2 is {statistics.median(ratios):.2f}× --workers 1 (median of {len(ratios)} rounds; "
               f"range {min(ratios):.2f}–{max(ratios):.2f})")
